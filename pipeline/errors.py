@@ -1,0 +1,39 @@
+"""The exception hierarchy; the CLI maps these to exit codes and one-line messages."""
+
+from __future__ import annotations
+
+
+class NewsauditError(Exception):
+    """Base class: every error newsaudit raises on purpose."""
+
+    exit_code = 1
+
+
+class InputError(NewsauditError):
+    """The input cannot be read or holds no article; the message names the input and the problem."""
+
+    exit_code = 2
+
+
+class ConfigError(NewsauditError):
+    """The configuration is invalid or a required secret is missing."""
+
+    exit_code = 3
+
+
+class ProviderError(NewsauditError):
+    """The model provider failed (unreachable, rate limited, 5xx) after every retry."""
+
+    exit_code = 4
+
+
+class ValidationFailure(NewsauditError):
+    """The model's output failed validation after every re-ask and could not be salvaged."""
+
+    exit_code = 5
+
+
+class SetupError(NewsauditError):
+    """Installing or starting the embedded model failed."""
+
+    exit_code = 6

@@ -1,0 +1,49 @@
+"""Verbatim quotes checked against the article through the pydantic validation context.
+
+The context (built by the pipeline per call) carries:
+- ``quotes``: an object with ``verify(quote) -> str`` that returns the article's own span for the
+  quote (snapping near misses) or raises ``ValueError``;
+- ``drop_invalid``: when true, list items that fail validation are dropped and recorded in
+  ``dropped`` instead of failing the whole response (used once the re-ask budget is spent).
+Without a context (e.g. loading a saved report) quotes are taken as already verified.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Protocol
+
+from pydantic import AfterValidator, ValidationError, ValidationInfo, ValidatorFunctionWrapHandler
+
+
+class QuoteVerifier(Protocol):
+    """What the validation context must provide under the key ``quotes``."""
+
+    def verify(self, quote: str) -> str: ...
+
+
+def _check_quote(value: str, info: ValidationInfo) -> str:
+    verifier = (info.context or {}).get("quotes")
+    if verifier is None:
+        return value
+    return str(verifier.verify(value))
+
+
+Quote = Annotated[str, AfterValidator(_check_quote)]
+"""A string that must occur in the article (whitespace, quote marks and case normalised)."""
+
+
+def keep_valid_items(
+    items: Any, handler: ValidatorFunctionWrapHandler, info: ValidationInfo
+) -> list[Any]:
+    """Wrap validator for item lists: strict by default, drop-and-record in salvage mode."""
+    context = info.context or {}
+    if not context.get("drop_invalid") or not isinstance(items, list):
+        return list(handler(items))
+    kept: list[Any] = []
+    for item in items:
+        try:
+            kept.extend(handler([item]))
+        except ValidationError as exc:
+            reason = exc.errors()[0]["msg"]
+            context.setdefault("dropped", []).append({"field": info.field_name, "reason": reason})
+    return kept

@@ -1,0 +1,73 @@
+"""Output of the support stage: is each claim supported inside the article?"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+
+from schemas.evidence import Quote, keep_valid_items
+
+
+class Verdict(StrEnum):
+    """How a claim stands inside the article."""
+
+    supported_by_attribution = "supported_by_attribution"
+    supported_by_evidence_in_text = "supported_by_evidence_in_text"
+    unsupported = "unsupported"
+    opinion_as_fact = "opinion_as_fact"
+    speculation = "speculation"
+
+    @property
+    def supported(self) -> bool:
+        """True for the two verdicts that mean the article backs the claim."""
+        return self.value.startswith("supported")
+
+
+class SupportVerdict(BaseModel):
+    """The verdict on one claim, with a rationale and evidence quoted from the article."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    claim_id: int = Field(description="the number of the claim in the list given")
+    source_in_article: str | None = Field(
+        description="the named person, organisation or document the article cites for this "
+        "claim; null if the article gives no source or only unnamed ones"
+    )
+    rationale: str = Field(description="one sentence explaining the verdict")
+    verdict: Verdict = Field(
+        description="supported_by_attribution: a named source is quoted or cited for it; "
+        "supported_by_evidence_in_text: the article gives facts, figures or documents for it; "
+        "unsupported: asserted with no source, or only unnamed sources; "
+        "opinion_as_fact: a judgement stated as fact; "
+        "speculation: a guess or prediction presented as established"
+    )
+    evidence: list[Quote] = Field(
+        max_length=3,
+        description="exact quotes from the article that show the attribution or evidence; "
+        "for unsupported claims, the claim's own wording",
+    )
+
+    @field_validator("claim_id")
+    @classmethod
+    def _known_claim(cls, value: int, info: ValidationInfo) -> int:
+        count = (info.context or {}).get("claim_count")
+        if count is not None and not 1 <= value <= count:
+            raise ValueError(f"claim_id {value} is not a claim number (1..{count})")
+        return value
+
+    @model_validator(mode="after")
+    def _support_needs_evidence(self) -> SupportVerdict:
+        if self.verdict.supported and not self.evidence:
+            raise ValueError(f"verdict {self.verdict.value} needs at least one evidence quote")
+        return self
+
+
+class SupportAssessment(BaseModel):
+    """Verdicts for every claim of one article."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    verdicts: list[SupportVerdict] = Field(description="one verdict per claim, in claim order")
+
+    _keep = field_validator("verdicts", mode="wrap")(keep_valid_items)
