@@ -1,0 +1,134 @@
+"""Configuration: defaults < TOML file < NEWSAUDIT_* environment variables < CLI flags."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from pipeline.errors import ConfigError
+
+EMBEDDED_PREFIX = "embedded/"
+DEFAULT_CONFIG_FILE = "newsaudit.toml"
+Mode = Literal["json_schema", "tools", "json", "md_json"]
+SECRET_WORDS = ("api_key", "apikey", "secret", "token", "password")
+
+
+class ServerSettings(BaseSettings):
+    """How the embedded llama-server is run."""
+
+    model_config = SettingsConfigDict(extra="forbid")
+
+    binary: Path | None = Field(None, description="llama-server binary; default: setup-local's")
+    gguf: Path | None = Field(None, description="any GGUF file; default: the pinned weights")
+    host: str = "127.0.0.1"
+    port: int = Field(0, description="0 picks a free port")
+    ctx_size: int = 8192
+    threads: int = 2
+    startup_timeout_s: float = 120.0
+
+
+class Settings(BaseSettings):
+    """Everything a run needs; secrets are never fields, they stay in the environment."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="NEWSAUDIT_", env_nested_delimiter="__", extra="forbid"
+    )
+
+    model: str = Field(
+        "embedded/qwen2.5-coder-1.5b",
+        description="litellm model string (openai/gpt-4o-mini, anthropic/..., ollama_chat/...) "
+        "or embedded/<weights> for the local llama-server",
+    )
+    api_base: str | None = None
+    api_key_env: str | None = Field(
+        None, description="name of the environment variable that holds the key, if non-standard"
+    )
+    mode: Mode | None = Field(None, description="instructor mode; None picks one per model")
+    model_modes: dict[str, Mode] = Field(
+        default_factory=dict, description="instructor mode per model-string prefix"
+    )
+    temperature: float = 0.0
+    reask_temperature: float = Field(0.4, description="temperature used on validation re-asks")
+    seed: int | None = 42
+    max_tokens: int = 2048
+    max_reasks: int = Field(2, ge=0, le=5, description="instructor validation re-asks per call")
+    retry_attempts: int = Field(5, ge=1, le=20, description="transport attempts per call")
+    retry_initial_s: float = 1.0
+    retry_max_s: float = 30.0
+    timeout_s: float = 600.0
+    max_claims: int = Field(12, ge=1, le=50)
+    quote_snap_threshold: float = Field(90.0, ge=50, le=100)
+    server: ServerSettings = Field(default_factory=ServerSettings)
+
+    @field_validator("model")
+    @classmethod
+    def _model_has_provider(cls, value: str) -> str:
+        if "/" not in value:
+            raise ValueError(f"model {value!r} needs a provider prefix, e.g. openai/{value}")
+        return value
+
+    @property
+    def embedded(self) -> bool:
+        """True when the model is the embedded local llama-server."""
+        return self.model.startswith(EMBEDDED_PREFIX)
+
+    def instructor_mode(self) -> Mode:
+        """The configured mode, else a prefix match, else json_schema locally and tools hosted."""
+        if self.mode:
+            return self.mode
+        for prefix, mode in sorted(self.model_modes.items(), key=lambda kv: -len(kv[0])):
+            if self.model.startswith(prefix):
+                return mode
+        local = self.embedded or self.api_base is not None
+        return "json_schema" if local else "tools"
+
+
+def _reject_secrets(data: dict[str, Any], path: Path) -> None:
+    for key in data:
+        if any(word in key.lower() for word in SECRET_WORDS) and key != "api_key_env":
+            raise ConfigError(
+                f"{path}: '{key}' looks like a secret; keys belong in the environment, "
+                "name the variable with api_key_env instead"
+            )
+
+
+def load_settings(config_file: str | Path | None = None, **overrides: Any) -> Settings:
+    """Load settings from the TOML file (if any), the environment and explicit overrides."""
+    path = Path(config_file or os.environ.get("NEWSAUDIT_CONFIG") or DEFAULT_CONFIG_FILE)
+    if config_file and not path.exists():
+        raise ConfigError(f"{path}: config file not found")
+    toml_path = path if path.exists() else None
+
+    class _FileSettings(Settings):
+        @classmethod
+        def settings_customise_sources(
+            cls,
+            settings_cls: type[BaseSettings],
+            init_settings: PydanticBaseSettingsSource,
+            env_settings: PydanticBaseSettingsSource,
+            dotenv_settings: PydanticBaseSettingsSource,
+            file_secret_settings: PydanticBaseSettingsSource,
+        ) -> tuple[PydanticBaseSettingsSource, ...]:
+            sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+            if toml_path is not None:
+                toml = TomlConfigSettingsSource(settings_cls, toml_file=toml_path)
+                _reject_secrets(toml.toml_data, toml_path)
+                sources.append(toml)
+            return tuple(sources)
+
+    clean = {k: v for k, v in overrides.items() if v is not None}
+    try:
+        return Settings.model_validate(_FileSettings(**clean).model_dump())
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise ConfigError(f"{toml_path or 'config'}: {where}: {first['msg']}") from exc

@@ -1,0 +1,148 @@
+"""The LLM adapter without HTTP: re-asks, salvage, token accounting and transport retries."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+import litellm
+import pytest
+
+from pipeline import llm as llm_module
+from pipeline.config import load_settings
+from pipeline.errors import ConfigError, ProviderError
+from pipeline.llm import LLM, redact
+from pipeline.quotes import ArticleQuotes
+from schemas import ClaimList
+
+TEXT = "The minister resigned on Monday after a long dispute over the national budget."
+GOOD = {
+    "claim": "c",
+    "quote": "The minister resigned on Monday",
+    "speaker": None,
+    "type": "reported_fact",
+}
+BAD = {
+    "claim": "c",
+    "quote": "The minister fled the country by night",
+    "speaker": None,
+    "type": "reported_fact",
+}
+
+
+def _response(payload: dict[str, Any], prompt: int = 50, completion: int = 20) -> Any:
+    return litellm.ModelResponse(
+        model="test-model",
+        choices=[
+            {
+                "index": 0,
+                "finish_reason": "stop",
+                "message": {"role": "assistant", "content": json.dumps(payload)},
+            }
+        ],
+        usage={
+            "prompt_tokens": prompt,
+            "completion_tokens": completion,
+            "total_tokens": prompt + completion,
+        },
+    )
+
+
+class Scripted:
+    """Stands in for litellm.completion: returns or raises scripted outcomes, records kwargs."""
+
+    def __init__(self, outcomes: list[Any]) -> None:
+        self.outcomes = outcomes
+        self.kwargs: list[dict[str, Any]] = []
+
+    def __call__(self, **kwargs: Any) -> Any:
+        self.kwargs.append(kwargs)
+        outcome = self.outcomes.pop(0)
+        if isinstance(outcome, Exception):
+            raise outcome
+        return outcome
+
+
+def _llm(
+    monkeypatch: pytest.MonkeyPatch, outcomes: list[Any], **overrides: Any
+) -> tuple[LLM, Scripted]:
+    scripted = Scripted(outcomes)
+    monkeypatch.setattr(llm_module.litellm, "completion", scripted)
+    settings = load_settings("/dev/null", retry_initial_s=0.001, retry_max_s=0.01, **overrides)
+    return LLM(settings, model="openai/test-model", api_base="http://127.0.0.1:9/v1"), scripted
+
+
+def _claims(llm: LLM) -> tuple[ClaimList, Any]:
+    context = {"quotes": ArticleQuotes(TEXT)}
+    messages = [{"role": "user", "content": "extract"}]
+    return asyncio.run(llm.structured("claims", ClaimList, messages, context))
+
+
+def test_reask_uses_a_different_temperature_and_counts_every_token(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    llm, scripted = _llm(
+        monkeypatch, [_response({"claims": [GOOD, BAD]}), _response({"claims": [GOOD]}, 70, 10)]
+    )
+    result, metrics = _claims(llm)
+    assert [c.quote for c in result.claims] == ["The minister resigned on Monday"]
+    assert [k["temperature"] for k in scripted.kwargs] == [0.0, 0.4]
+    assert "quote not found in the article" in str(scripted.kwargs[1]["messages"])
+    assert (metrics.calls, metrics.reasks, metrics.dropped_items) == (2, 1, 0)
+    assert (metrics.prompt_tokens, metrics.completion_tokens) == (120, 30)
+
+
+def test_after_the_reask_budget_bad_items_are_dropped_and_counted(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    same = [_response({"claims": [GOOD, BAD]}) for _ in range(3)]
+    llm, _ = _llm(monkeypatch, same, max_reasks=2)
+    result, metrics = _claims(llm)
+    assert [c.quote for c in result.claims] == ["The minister resigned on Monday"]
+    assert (metrics.calls, metrics.reasks, metrics.dropped_items) == (3, 2, 1)
+    assert "fled the country" in metrics.dropped_reasons[0]
+    assert metrics.prompt_tokens == 150
+
+
+def test_rate_limits_are_retried_with_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
+    limited = litellm.RateLimitError("slow down", llm_provider="openai", model="test-model")
+    llm, scripted = _llm(monkeypatch, [limited, limited, _response({"claims": [GOOD]})])
+    result, metrics = _claims(llm)
+    assert len(result.claims) == 1
+    assert (metrics.calls, metrics.transport_retries, len(scripted.kwargs)) == (1, 2, 3)
+    assert all(k["max_retries"] == 0 and k["num_retries"] == 0 for k in scripted.kwargs)
+
+
+def test_a_provider_that_keeps_failing_is_a_provider_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    down = litellm.ServiceUnavailableError("down", llm_provider="openai", model="test-model")
+    llm, scripted = _llm(monkeypatch, [down] * 3, retry_attempts=3)
+    with pytest.raises(ProviderError, match="ServiceUnavailableError after 3 attempts"):
+        _claims(llm)
+    assert len(scripted.kwargs) == 3
+
+
+def test_bad_requests_are_not_retried(monkeypatch: pytest.MonkeyPatch) -> None:
+    bad = litellm.BadRequestError("context too long", llm_provider="openai", model="test-model")
+    llm, scripted = _llm(monkeypatch, [bad])
+    with pytest.raises(ProviderError, match="BadRequestError"):
+        _claims(llm)
+    assert len(scripted.kwargs) == 1
+
+
+def test_hosted_model_without_key_is_a_config_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    with pytest.raises(ConfigError, match="missing OPENAI_API_KEY"):
+        LLM(load_settings("/dev/null"), model="openai/gpt-4o-mini")
+
+
+def test_named_key_variable_must_be_set(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("TEAM_LLM_KEY", raising=False)
+    settings = load_settings("/dev/null", api_key_env="TEAM_LLM_KEY")
+    with pytest.raises(ConfigError, match="TEAM_LLM_KEY is unset"):
+        LLM(settings, model="openai/gpt-4o-mini")
+
+
+def test_redact_removes_secret_values(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-0123456789abcdef")
+    assert redact("bad key sk-test-0123456789abcdef given") == "bad key [redacted] given"
