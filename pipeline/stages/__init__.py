@@ -1,0 +1,46 @@
+"""One module per stage; each is a plain async function of the article and an ``llm``."""
+
+from __future__ import annotations
+
+from typing import Any, Protocol, TypeVar
+
+from pydantic import BaseModel
+
+from pipeline.prompts import prompt_hash, render_messages, schema_guide
+from pipeline.quotes import ArticleQuotes
+from schemas.article import Article
+from schemas.report import StageMetrics
+
+T = TypeVar("T", bound=BaseModel)
+
+
+class StructuredLLM(Protocol):
+    """What stages need of an llm: one validated structured call (pipeline.llm.LLM, or a fake)."""
+
+    async def structured(
+        self,
+        stage: str,
+        response_model: type[T],
+        messages: list[dict[str, str]],
+        context: dict[str, Any] | None = None,
+    ) -> tuple[T, StageMetrics]: ...
+
+
+async def call_stage(
+    stage: str,
+    response_model: type[T],
+    article: Article,
+    *,
+    llm: StructuredLLM,
+    snap_threshold: float,
+    context: dict[str, Any] | None = None,
+    **variables: Any,
+) -> tuple[T, StageMetrics]:
+    """Render the stage's prompt, make the call with quote checking, stamp the prompt hash."""
+    messages = render_messages(
+        stage, article=article, guide=schema_guide(response_model), **variables
+    )
+    full_context = {"quotes": ArticleQuotes(article.text, snap_threshold), **(context or {})}
+    result, metrics = await llm.structured(stage, response_model, messages, full_context)
+    metrics.prompt_hash = prompt_hash(stage)
+    return result, metrics
