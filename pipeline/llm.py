@@ -284,6 +284,7 @@ class LLM:
         dropped = context.get("dropped", [])
         metrics.dropped_items = len(dropped)
         metrics.dropped_reasons = [f"{d['field']}: {d['reason']}" for d in dropped]
+        metrics.warnings = list(context.get("warnings", []))
         return result, metrics
 
 

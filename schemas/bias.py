@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from schemas.evidence import Quote, keep_valid_items
 
@@ -20,6 +20,14 @@ class BiasKind(StrEnum):
     speculation_as_fact = "speculation_as_fact"
     framing = "framing"
     misdescription = "misdescription"
+
+
+HEADLINE_KINDS = {BiasKind.headline_body_mismatch, BiasKind.clickbait_headline}
+
+
+def normalize_text(text: str) -> str:
+    """Casefolded text with runs of whitespace collapsed (quotes are already article spans)."""
+    return " ".join(text.casefold().split())
 
 
 class Severity(StrEnum):
@@ -57,12 +65,25 @@ class BiasFinding(BaseModel):
     explanation: str = Field(description="one sentence: why this slants the reader")
     neutral_rewording: str = Field(description="how a neutral report would put it")
 
+    @model_validator(mode="after")
+    def _headline_kinds_quote_the_headline(self, info: ValidationInfo) -> BiasFinding:
+        context = info.context or {}
+        if self.kind not in HEADLINE_KINDS or "headline" not in context:
+            return self
+        headline = normalize_text(context["headline"] or "")
+        if not headline or normalize_text(self.quote) not in headline:
+            raise ValueError(f"a {self.kind.value} finding must quote the headline itself")
+        return self
+
 
 class BiasAssessment(BaseModel):
     """All bias findings of one article and an overall judgement."""
 
     model_config = ConfigDict(extra="forbid")
 
+    headline_check: str = Field(
+        description="one sentence: does the body report and support what the headline says?"
+    )
     findings: list[BiasFinding] = Field(
         description="only real problems; a neutral article may have none"
     )

@@ -28,6 +28,9 @@ class StageMetrics(BaseModel):
     quote_repairs: int = Field(0, description="near-miss quotes snapped to the article's span")
     dropped_items: int = Field(0, description="items dropped because they failed validation")
     dropped_reasons: list[str] = Field(default_factory=list)
+    warnings: list[str] = Field(
+        default_factory=list, description="style rules still broken after the re-ask budget"
+    )
 
 
 class ClaimAudit(BaseModel):

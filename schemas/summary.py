@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+
+MAX_PARAGRAPH_WORDS = 120
 
 
 class Summary(BaseModel):
@@ -11,7 +13,8 @@ class Summary(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     neutral_title: str = Field(
-        description="a plain, non-sensational title stating what the body reports"
+        description="your own plain title stating what the body reports; do not copy the "
+        "original headline; no exclamation marks, questions or judgement words"
     )
     bullets: list[str] = Field(
         min_length=2,
@@ -22,3 +25,34 @@ class Summary(BaseModel):
         description="at most 80 words in your own words (do not copy the article's sentences); "
         "say who said what; no judgement, no speculation"
     )
+
+    @field_validator("neutral_title")
+    @classmethod
+    def _title_is_neutral(cls, value: str, info: ValidationInfo) -> str:
+        headline = (info.context or {}).get("headline") or ""
+        if value.rstrip().endswith(("!", "?")):
+            return _style_problem(value, info, "neutral_title must be a statement, not ! or ?")
+        if headline and _plain(value) == _plain(headline):
+            return _style_problem(value, info, "neutral_title must not copy the original headline")
+        return value
+
+    @field_validator("paragraph")
+    @classmethod
+    def _paragraph_is_short(cls, value: str, info: ValidationInfo) -> str:
+        words = len(value.split())
+        if words > MAX_PARAGRAPH_WORDS:
+            return _style_problem(value, info, f"paragraph has {words} words; write at most 80")
+        return value
+
+
+def _plain(text: str) -> str:
+    return " ".join(text.casefold().split()).strip(" !?.")
+
+
+def _style_problem(value: str, info: ValidationInfo, problem: str) -> str:
+    """Re-ask while the budget lasts; once it is spent keep the text and record the problem."""
+    context = info.context or {}
+    if not context.get("drop_invalid"):
+        raise ValueError(problem)
+    context.setdefault("warnings", []).append(f"{info.field_name}: {problem}")
+    return value

@@ -60,6 +60,10 @@ class SupportVerdict(BaseModel):
     def _support_needs_evidence(self) -> SupportVerdict:
         if self.verdict.supported and not self.evidence:
             raise ValueError(f"verdict {self.verdict.value} needs at least one evidence quote")
+        if self.verdict is Verdict.supported_by_attribution and not self.source_in_article:
+            raise ValueError(
+                "supported_by_attribution needs the source_in_article it is attributed to"
+            )
         return self
 
 

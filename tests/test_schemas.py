@@ -8,7 +8,7 @@ import pytest
 from pydantic import ValidationError
 
 from pipeline.quotes import ArticleQuotes
-from schemas import ClaimList, SupportAssessment
+from schemas import BiasAssessment, ClaimList, Summary, SupportAssessment
 
 TEXT = "The minister resigned on Monday. Critics said the budget was a disaster for families."
 
@@ -75,3 +75,68 @@ def test_unsupported_verdict_may_cite_nothing() -> None:
         context=_context(claim_count=1),
     )
     assert not result.verdicts[0].verdict.supported
+
+
+def _finding(kind: str, quote: str) -> dict[str, Any]:
+    return {
+        "kind": kind,
+        "quote": quote,
+        "severity": "high",
+        "explanation": "e",
+        "neutral_rewording": "n",
+    }
+
+
+def _bias(*findings: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "headline_check": "h",
+        "findings": list(findings),
+        "overall": "neutral",
+        "assessment": "a",
+    }
+
+
+HEADLINE_TEXT = "Minister Flees Country!\n\n" + TEXT
+
+
+def test_headline_findings_must_quote_the_headline() -> None:
+    context = {"quotes": ArticleQuotes(HEADLINE_TEXT), "headline": "Minister Flees Country!"}
+    ok = BiasAssessment.model_validate(
+        _bias(_finding("headline_body_mismatch", "Minister Flees Country")), context=context
+    )
+    assert ok.findings[0].quote == "Minister Flees Country"
+    with pytest.raises(ValidationError, match="must quote the headline itself"):
+        BiasAssessment.model_validate(
+            _bias(_finding("clickbait_headline", "The minister resigned on Monday")),
+            context=context,
+        )
+
+
+def test_attribution_needs_a_named_source() -> None:
+    with pytest.raises(ValidationError, match="needs the source_in_article"):
+        SupportAssessment.model_validate(
+            {"verdicts": [_verdict(source_in_article=None)]}, context=_context(claim_count=1)
+        )
+
+
+def _summary(**fields: Any) -> dict[str, Any]:
+    return {"neutral_title": "Minister resigns", "bullets": ["a", "b"], "paragraph": "p", **fields}
+
+
+def test_summary_title_must_be_neutral_and_own_words() -> None:
+    context = {"headline": "Minister Flees Country!"}
+    with pytest.raises(ValidationError, match="not ! or"):
+        Summary.model_validate(_summary(neutral_title="Minister gone!"), context=context)
+    with pytest.raises(ValidationError, match="must not copy the original headline"):
+        Summary.model_validate(
+            _summary(neutral_title="minister flees country!"[:-1]), context=context
+        )
+    assert Summary.model_validate(_summary(), context=context).neutral_title == "Minister resigns"
+
+
+def test_summary_style_problems_are_kept_with_a_warning_once_the_budget_is_spent() -> None:
+    context: dict[str, Any] = {"drop_invalid": True}
+    long = " ".join(["word"] * 130)
+    summary = Summary.model_validate(_summary(paragraph=long), context=context)
+    assert summary.paragraph == long
+    assert context["warnings"] == ["paragraph: paragraph has 130 words; write at most 80"]

@@ -8,7 +8,7 @@ from typing import Any
 from pipeline.config import load_settings
 from pipeline.ingest import RawDocument
 from pipeline.run import audit
-from pipeline.stages.claims import dedupe
+from pipeline.stages.claims import dedupe, extract_claims
 from pipeline.stages.support import check_support
 from schemas import Claim
 from schemas.article import Article
@@ -71,6 +71,7 @@ def _answers(**overrides: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]
         ],
         "bias": [
             {
+                "headline_check": "The body reports the resignation the headline announces.",
                 "findings": [
                     {
                         "kind": "loaded_language",
@@ -140,3 +141,28 @@ def test_claims_with_the_same_quote_are_kept_once() -> None:
     first = Claim(claim="a", quote="It rained “heavily”", speaker=None, type="reported_fact")
     again = Claim(claim="b", quote='it rained "heavily"', speaker=None, type="reported_fact")
     assert dedupe([first, again]) == [first]
+
+
+def test_section_headings_are_not_claims() -> None:
+    article = Article(
+        id="h",
+        title="T",
+        paragraphs=["Background on the budget", "The minister resigned on Monday after a row."],
+    )
+    heading = {
+        "claim": "x",
+        "quote": "Background on the budget",
+        "speaker": None,
+        "type": "reported_fact",
+    }
+    real = {
+        "claim": "The minister resigned.",
+        "quote": "The minister resigned on Monday",
+        "speaker": None,
+        "type": "reported_fact",
+    }
+    fake = FakeLLM({"claims": [{"claims": [heading, real]}]})
+    claims, metrics = asyncio.run(extract_claims(article, llm=fake))
+    assert [c.quote for c in claims] == ["The minister resigned on Monday"]
+    assert metrics.dropped_items == 1
+    assert "heading" in metrics.dropped_reasons[0]

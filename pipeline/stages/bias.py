@@ -14,7 +14,12 @@ async def check_bias(
 ) -> tuple[BiasAssessment, StageMetrics]:
     """Find slant in one model call; a repeated (kind, quote) finding is kept once."""
     result, metrics = await call_stage(
-        "bias", BiasAssessment, article, llm=llm, snap_threshold=snap_threshold
+        "bias",
+        BiasAssessment,
+        article,
+        llm=llm,
+        snap_threshold=snap_threshold,
+        context={"headline": article.title},
     )
     seen: set[tuple[str, str]] = set()
     unique = []

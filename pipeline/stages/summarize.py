@@ -12,4 +12,11 @@ async def summarize(
     article: Article, *, llm: StructuredLLM, snap_threshold: float = 90.0
 ) -> tuple[Summary, StageMetrics]:
     """Summarise one article in one model call."""
-    return await call_stage("summarize", Summary, article, llm=llm, snap_threshold=snap_threshold)
+    return await call_stage(
+        "summarize",
+        Summary,
+        article,
+        llm=llm,
+        snap_threshold=snap_threshold,
+        context={"headline": article.title},
+    )
