@@ -110,7 +110,13 @@ class ArticleQuotes:
         length = hit.dest_end - hit.dest_start
         if not 0.8 <= length / len(needle) <= 1.25:
             return None
-        return self._span(hit.dest_start, hit.dest_end).lstrip(" .,;:").rstrip(" ,;:")
+        start, end = self._index[hit.dest_start], self._index[hit.dest_end - 1] + 1
+        # The alignment can start or stop inside a word; a quote is whole words.
+        while start > 0 and self.text[start - 1].isalnum():
+            start -= 1
+        while end < len(self.text) and self.text[end].isalnum():
+            end += 1
+        return self.text[start:end].lstrip(" .,;:").rstrip(" ,;:")
 
     def verify(self, quote: str) -> str:
         """Return the article's own span for the quote, or raise ValueError naming the quote."""

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
-from schemas.evidence import Quote, keep_valid_items
+from schemas.evidence import Quote, keep_valid_items, same_text, style_problem
 
 
 class BiasKind(StrEnum):
@@ -53,8 +53,8 @@ class BiasFinding(BaseModel):
 
     kind: BiasKind = Field(
         description="loaded_language: emotive or sensational words where neutral ones would do; "
-        "headline_body_mismatch: the headline states something the body does not report; "
-        "clickbait_headline: a headline built to provoke (exclamations, insinuating questions); "
+        "headline_body_mismatch: the headline (quote it) states something the body does not "
+        "report; clickbait_headline: a headline (quote it) built to provoke; "
         "one_sided_sourcing: only one side quoted on a contested point; "
         "opinion_as_fact / speculation_as_fact: a judgement or guess stated as established fact; "
         "framing: selection or wording that casts events in a particular light; "
@@ -65,15 +65,34 @@ class BiasFinding(BaseModel):
     explanation: str = Field(description="one sentence: why this slants the reader")
     neutral_rewording: str = Field(description="how a neutral report would put it")
 
-    @model_validator(mode="after")
-    def _headline_kinds_quote_the_headline(self, info: ValidationInfo) -> BiasFinding:
-        context = info.context or {}
-        if self.kind not in HEADLINE_KINDS or "headline" not in context:
-            return self
-        headline = normalize_text(context["headline"] or "")
-        if not headline or normalize_text(self.quote) not in headline:
-            raise ValueError(f"a {self.kind.value} finding must quote the headline itself")
-        return self
+    @field_validator("neutral_rewording")
+    @classmethod
+    def _rewording_differs(cls, value: str, info: ValidationInfo) -> str:
+        quote = info.data.get("quote")
+        if quote and same_text(value, quote):
+            problem = "neutral_rewording repeats the quote"
+            return style_problem(value, info, problem, reask=False)
+        return value
+
+
+class HeadlineClaim(BaseModel):
+    """One assertion of the headline and the body's words that report it, if any."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    assertion: str = Field(description="one thing the headline asserts, in a few plain words")
+    body_quote: Quote | None = Field(
+        description="the exact words of the body that report this assertion; null if the body "
+        "does not report it"
+    )
+
+    @field_validator("body_quote")
+    @classmethod
+    def _from_the_body(cls, value: str | None, info: ValidationInfo) -> str | None:
+        headline = (info.context or {}).get("headline")
+        if value and headline and normalize_text(value) in normalize_text(headline):
+            raise ValueError("body_quote must come from the body, not from the headline")
+        return value
 
 
 class BiasAssessment(BaseModel):
@@ -81,9 +100,20 @@ class BiasAssessment(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    headline_check: str = Field(
-        description="one sentence: does the body report and support what the headline says?"
+    headline_claims: list[HeadlineClaim] = Field(
+        max_length=3, description="each thing the headline asserts, checked against the body"
     )
+    neutral_headline: str = Field(description="a neutral headline true to what the body reports")
+
+    @field_validator("neutral_headline")
+    @classmethod
+    def _headline_reworded(cls, value: str, info: ValidationInfo) -> str:
+        headline = (info.context or {}).get("headline")
+        if headline and same_text(value, headline):
+            problem = "neutral_headline repeats the headline"
+            return style_problem(value, info, problem, reask=False)
+        return value
+
     findings: list[BiasFinding] = Field(
         description="only real problems; a neutral article may have none"
     )

@@ -47,3 +47,28 @@ def keep_valid_items(
             reason = exc.errors()[0]["msg"]
             context.setdefault("dropped", []).append({"field": info.field_name, "reason": reason})
     return kept
+
+
+def same_text(a: str, b: str) -> bool:
+    """Equal after casefolding, collapsing whitespace and dropping end punctuation."""
+
+    def plain(text: str) -> str:
+        return " ".join(text.casefold().replace("’", "'").split()).strip(" !?.")
+
+    return plain(a) == plain(b)
+
+
+def style_problem(value: Any, info: ValidationInfo, problem: str, *, reask: bool = True) -> Any:
+    """Re-ask (if ``reask``) while the budget lasts; then keep the value and record a warning.
+
+    Style rules (neutral wording, length) bind the model, not saved reports: without a
+    validation context they do not apply. Minor ones pass ``reask=False``: with a small local
+    model a re-ask costs a minute, so they are only recorded.
+    """
+    context = info.context
+    if context is None:
+        return value
+    if reask and not context.get("drop_invalid"):
+        raise ValueError(problem)
+    context.setdefault("warnings", []).append(f"{info.field_name}: {problem}")
+    return value

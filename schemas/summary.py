@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
+from schemas.evidence import same_text, style_problem
+
 MAX_PARAGRAPH_WORDS = 120
 
 
@@ -31,9 +33,9 @@ class Summary(BaseModel):
     def _title_is_neutral(cls, value: str, info: ValidationInfo) -> str:
         headline = (info.context or {}).get("headline") or ""
         if value.rstrip().endswith(("!", "?")):
-            return _style_problem(value, info, "neutral_title must be a statement, not ! or ?")
-        if headline and _plain(value) == _plain(headline):
-            return _style_problem(value, info, "neutral_title must not copy the original headline")
+            return style_problem(value, info, "neutral_title must be a statement, not ! or ?")
+        if headline and same_text(value, headline):
+            return style_problem(value, info, "neutral_title must not copy the original headline")
         return value
 
     @field_validator("paragraph")
@@ -41,18 +43,5 @@ class Summary(BaseModel):
     def _paragraph_is_short(cls, value: str, info: ValidationInfo) -> str:
         words = len(value.split())
         if words > MAX_PARAGRAPH_WORDS:
-            return _style_problem(value, info, f"paragraph has {words} words; write at most 80")
+            return style_problem(value, info, f"paragraph has {words} words; write at most 80")
         return value
-
-
-def _plain(text: str) -> str:
-    return " ".join(text.casefold().split()).strip(" !?.")
-
-
-def _style_problem(value: str, info: ValidationInfo, problem: str) -> str:
-    """Re-ask while the budget lasts; once it is spent keep the text and record the problem."""
-    context = info.context or {}
-    if not context.get("drop_invalid"):
-        raise ValueError(problem)
-    context.setdefault("warnings", []).append(f"{info.field_name}: {problem}")
-    return value

@@ -30,14 +30,16 @@ class SupportVerdict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     claim_id: int = Field(description="the number of the claim in the list given")
-    source_in_article: str | None = Field(
-        description="the named person, organisation or document the article cites for this "
-        "claim; null if the article gives no source or only unnamed ones"
+    attribution: Quote | None = Field(
+        description="the exact words of the article that name who the claim comes from "
+        "(e.g. 'the minister told reporters', 'according to the report'); null if the article "
+        "states it in its own voice or cites only unnamed sources"
     )
     rationale: str = Field(description="one sentence explaining the verdict")
     verdict: Verdict = Field(
         description="supported_by_attribution: a named source is quoted or cited for it; "
-        "supported_by_evidence_in_text: the article gives facts, figures or documents for it; "
+        "supported_by_evidence_in_text: other sentences of the article give facts, figures or "
+        "documents for it (the claim's own words are not evidence for it); "
         "unsupported: asserted with no source, or only unnamed sources; "
         "opinion_as_fact: a judgement stated as fact; "
         "speculation: a guess or prediction presented as established"
@@ -60,9 +62,10 @@ class SupportVerdict(BaseModel):
     def _support_needs_evidence(self) -> SupportVerdict:
         if self.verdict.supported and not self.evidence:
             raise ValueError(f"verdict {self.verdict.value} needs at least one evidence quote")
-        if self.verdict is Verdict.supported_by_attribution and not self.source_in_article:
+        if self.verdict is Verdict.supported_by_attribution and not self.attribution:
             raise ValueError(
-                "supported_by_attribution needs the source_in_article it is attributed to"
+                "supported_by_attribution needs the attribution: the article's words naming "
+                "the source; without them the claim is in the article's own voice"
             )
         return self
 

@@ -83,3 +83,9 @@ def test_every_substring_of_the_text_verifies(data: st.DataObject, text: str) ->
     if not normalize(piece)[0].strip(" .,;:"):
         return
     assert ArticleQuotes(text).verify(piece) in text
+
+
+def test_snapped_spans_are_whole_words() -> None:
+    text = "Rutte’s predecessor Jens Stoltenberg made a bombshell admission in a 2023 speech."
+    span = ArticleQuotes(text).verify("predecesor Jens Stoltenberg made a bombshell admision")
+    assert span.startswith("predecessor Jens") and span.endswith("admission")

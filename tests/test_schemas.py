@@ -47,7 +47,7 @@ def test_without_context_quotes_are_taken_as_already_verified() -> None:
 def _verdict(**fields: Any) -> dict[str, Any]:
     base = {
         "claim_id": 1,
-        "source_in_article": None,
+        "attribution": "Critics said",
         "rationale": "r",
         "verdict": "supported_by_attribution",
         "evidence": ["Critics said the budget was a disaster"],
@@ -89,7 +89,8 @@ def _finding(kind: str, quote: str) -> dict[str, Any]:
 
 def _bias(*findings: dict[str, Any]) -> dict[str, Any]:
     return {
-        "headline_check": "h",
+        "headline_claims": [],
+        "neutral_headline": "Minister resigns",
         "findings": list(findings),
         "overall": "neutral",
         "assessment": "a",
@@ -99,23 +100,25 @@ def _bias(*findings: dict[str, Any]) -> dict[str, Any]:
 HEADLINE_TEXT = "Minister Flees Country!\n\n" + TEXT
 
 
-def test_headline_findings_must_quote_the_headline() -> None:
+def test_headline_claims_must_quote_the_body() -> None:
     context = {"quotes": ArticleQuotes(HEADLINE_TEXT), "headline": "Minister Flees Country!"}
-    ok = BiasAssessment.model_validate(
-        _bias(_finding("headline_body_mismatch", "Minister Flees Country")), context=context
-    )
-    assert ok.findings[0].quote == "Minister Flees Country"
-    with pytest.raises(ValidationError, match="must quote the headline itself"):
-        BiasAssessment.model_validate(
-            _bias(_finding("clickbait_headline", "The minister resigned on Monday")),
-            context=context,
-        )
+    ok = {"assertion": "minister resigned", "body_quote": "The minister resigned on Monday"}
+    parsed = BiasAssessment.model_validate(_bias() | {"headline_claims": [ok]}, context=context)
+    assert parsed.headline_claims[0].body_quote == "The minister resigned on Monday"
+    circular = {"assertion": "minister fled", "body_quote": "Minister Flees Country"}
+    with pytest.raises(ValidationError, match="must come from the body, not from the headline"):
+        BiasAssessment.model_validate(_bias() | {"headline_claims": [circular]}, context=context)
 
 
 def test_attribution_needs_a_named_source() -> None:
-    with pytest.raises(ValidationError, match="needs the source_in_article"):
+    with pytest.raises(ValidationError, match="needs the attribution"):
         SupportAssessment.model_validate(
-            {"verdicts": [_verdict(source_in_article=None)]}, context=_context(claim_count=1)
+            {"verdicts": [_verdict(attribution=None)]}, context=_context(claim_count=1)
+        )
+    with pytest.raises(ValidationError, match="quote not found in the article"):
+        SupportAssessment.model_validate(
+            {"verdicts": [_verdict(attribution="the finance ministry said")]},
+            context=_context(claim_count=1),
         )
 
 
@@ -140,3 +143,11 @@ def test_summary_style_problems_are_kept_with_a_warning_once_the_budget_is_spent
     summary = Summary.model_validate(_summary(paragraph=long), context=context)
     assert summary.paragraph == long
     assert context["warnings"] == ["paragraph: paragraph has 130 words; write at most 80"]
+
+
+def test_repeated_quotes_are_a_validation_error_until_salvage() -> None:
+    same = [_claim("The minister resigned on Monday"), _claim("the minister resigned on monday")]
+    with pytest.raises(ValidationError, match="claim 2 repeats an earlier quote"):
+        ClaimList.model_validate({"claims": same}, context=_context())
+    salvaged = ClaimList.model_validate({"claims": same}, context=_context(drop_invalid=True))
+    assert len(salvaged.claims) == 2  # the claims stage keeps the first of each quote

@@ -54,14 +54,14 @@ def _answers(**overrides: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]
                 "verdicts": [
                     {
                         "claim_id": 1,
-                        "source_in_article": "the government",
+                        "attribution": "the government said in a statement",
                         "rationale": "The government's statement is cited.",
                         "verdict": "supported_by_attribution",
                         "evidence": ["the government said in a statement"],
                     },
                     {
                         "claim_id": 2,
-                        "source_in_article": None,
+                        "attribution": None,
                         "rationale": "A sweeping judgement with no source.",
                         "verdict": "opinion_as_fact",
                         "evidence": ["Everyone knows the budget was a disaster"],
@@ -71,7 +71,13 @@ def _answers(**overrides: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]
         ],
         "bias": [
             {
-                "headline_check": "The body reports the resignation the headline announces.",
+                "headline_claims": [
+                    {
+                        "assertion": "the minister quit",
+                        "body_quote": "Finance minister Ana Ruiz resigned on Monday",
+                    }
+                ],
+                "neutral_headline": "Finance minister resigns over budget",
                 "findings": [
                     {
                         "kind": "loaded_language",
@@ -166,3 +172,39 @@ def test_section_headings_are_not_claims() -> None:
     assert [c.quote for c in claims] == ["The minister resigned on Monday"]
     assert metrics.dropped_items == 1
     assert "heading" in metrics.dropped_reasons[0]
+
+
+def test_an_unreported_headline_assertion_becomes_a_mismatch_finding() -> None:
+    answers = _answers()
+    answers["bias"][0].update(
+        headline_claims=[
+            {"assertion": "the minister quit", "body_quote": "Ana Ruiz resigned on Monday"},
+            {"assertion": "a row over the budget", "body_quote": None},
+        ],
+        neutral_headline="Finance minister resigns",
+        findings=[
+            {
+                "kind": "clickbait_headline",
+                "quote": "I cannot defend these cuts",  # not the headline: dropped and counted
+                "severity": "low",
+                "explanation": "e",
+                "neutral_rewording": "n",
+            }
+        ],
+    )
+    report = asyncio.run(audit(_doc(), llm=FakeLLM(answers), settings=load_settings("/dev/null")))
+    [finding] = report.bias.findings
+    assert finding.kind.value == "headline_body_mismatch"
+    assert finding.quote == "Minister Quits Over Budget Row!"
+    assert finding.explanation.endswith("asserts: a row over the budget")
+    assert finding.neutral_rewording == "Finance minister resigns"
+    bias_metrics = report.stages[-1]
+    assert bias_metrics.dropped_items == 1
+    assert "clickbait_headline not quoting the headline" in bias_metrics.dropped_reasons[0]
+
+
+def test_a_supported_headline_adds_no_finding() -> None:
+    report = asyncio.run(
+        audit(_doc(), llm=FakeLLM(_answers()), settings=load_settings("/dev/null"))
+    )
+    assert [f.kind.value for f in report.bias.findings] == ["loaded_language"]

@@ -1,0 +1,125 @@
+"""Shared fixtures: seed articles, the gold file, and the cassette-replayed seed reports.
+
+Cassette tests replay model responses recorded from the embedded llama-server. ``--record``
+re-records them (and regenerates examples/) against a real server; it needs
+``newsaudit setup-local`` first. Without it, replays run offline: vcrpy raises on any request
+that is not in the cassette, so nothing reaches a network.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+
+import pytest
+import vcr
+import yaml
+
+from pipeline.config import Settings, load_settings
+from pipeline.ingest import read_document
+from pipeline.llm import LLM
+from pipeline.report import to_json, to_markdown
+from pipeline.run import audit
+from pipeline.server import LocalServer, weights_for
+from schemas.report import ArticleReport
+
+ROOT = Path(__file__).resolve().parent.parent
+SEEDS_DIR = ROOT / "tests" / "fixtures" / "seeds"
+CASSETTES = ROOT / "cassettes"
+EXAMPLES = ROOT / "examples"
+SEEDS = sorted(p.name for p in SEEDS_DIR.glob("*.txt"))
+REPLAY_API_BASE = "http://127.0.0.1:9/v1"  # the discard port: nothing answers there
+SECRET_HEADERS = [
+    "authorization",
+    "x-api-key",
+    "api-key",
+    "x-goog-api-key",
+    "cookie",
+    "set-cookie",
+    "openai-organization",
+    "openai-project",
+]
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--record",
+        action="store_true",
+        help="re-record cassettes and examples/ against the embedded model server",
+    )
+
+
+def _drop_response_secrets(response: dict[str, Any]) -> dict[str, Any]:
+    headers = response.get("headers", {})
+    for name in list(headers):
+        if name.lower() in SECRET_HEADERS:
+            del headers[name]
+    return response
+
+
+def make_vcr(record: bool) -> vcr.VCR:
+    """vcrpy matching on the JSON body (not call order), secrets filtered both ways."""
+    return vcr.VCR(
+        cassette_library_dir=str(CASSETTES),
+        record_mode="all" if record else "none",
+        match_on=["method", "path", "body"],
+        filter_headers=SECRET_HEADERS,
+        filter_query_parameters=["key", "api_key", "api-key"],
+        before_record_response=_drop_response_secrets,
+        decode_compressed_response=True,
+    )
+
+
+def replay_settings() -> Settings:
+    """Default settings, ignoring any local config file and NEWSAUDIT_* environment."""
+    return load_settings(os.devnull)
+
+
+@pytest.fixture(scope="session")
+def gold() -> dict[str, Any]:
+    return yaml.safe_load((ROOT / "tests" / "fixtures" / "gold_seeds.yaml").read_text())
+
+
+@pytest.fixture(scope="session")
+def recording(request: pytest.FixtureRequest) -> bool:
+    return bool(request.config.getoption("--record"))
+
+
+@pytest.fixture(scope="session")
+def model_endpoint(recording: bool) -> Iterator[tuple[str, str]]:
+    """(litellm model, api_base): a live embedded server when recording, else a dead address."""
+    settings = replay_settings()
+    if recording:
+        with LocalServer(settings.model, settings.server) as server:
+            yield server.litellm_model, server.base_url
+    else:
+        yield f"openai/{weights_for(settings.model).alias}", REPLAY_API_BASE
+
+
+@pytest.fixture(scope="session")
+def seed_reports(recording: bool, model_endpoint: tuple[str, str]) -> dict[str, ArticleReport]:
+    """Every stage run on every seed through litellm's real HTTP path, replayed from cassettes."""
+    settings = replay_settings()
+    model, api_base = model_endpoint
+    llm = LLM(settings, model=model, api_base=api_base)
+    recorder = make_vcr(recording)
+    reports = {}
+    for seed in SEEDS:
+        stem = Path(seed).stem
+        with recorder.use_cassette(f"{stem}.yaml"):
+            doc = replace(
+                read_document(str(SEEDS_DIR / seed)), source=f"tests/fixtures/seeds/{seed}"
+            )
+            report = asyncio.run(audit(doc, llm=llm, settings=settings))
+        reports[seed] = report
+        if recording:
+            EXAMPLES.mkdir(exist_ok=True)
+            (EXAMPLES / f"{stem}.json").write_text(to_json(report) + "\n", encoding="utf-8")
+            (EXAMPLES / f"{stem}.md").write_text(to_markdown(report), encoding="utf-8")
+    return reports
