@@ -60,12 +60,12 @@ class Settings(BaseSettings):
     reask_temperature: float = Field(0.4, description="temperature used on validation re-asks")
     seed: int | None = 42
     max_tokens: int = 2048
-    max_reasks: int = Field(2, ge=0, le=5, description="instructor validation re-asks per call")
+    max_reasks: int = Field(1, ge=0, le=5, description="instructor validation re-asks per call")
     retry_attempts: int = Field(5, ge=1, le=20, description="transport attempts per call")
     retry_initial_s: float = 1.0
     retry_max_s: float = 30.0
     timeout_s: float = 600.0
-    max_claims: int = Field(12, ge=1, le=50)
+    max_claims: int = Field(10, ge=1, le=50)
     quote_snap_threshold: float = Field(90.0, ge=50, le=100)
     server: ServerSettings = Field(default_factory=ServerSettings)
 

@@ -33,9 +33,11 @@ class Summary(BaseModel):
     def _title_is_neutral(cls, value: str, info: ValidationInfo) -> str:
         headline = (info.context or {}).get("headline") or ""
         if value.rstrip().endswith(("!", "?")):
-            return style_problem(value, info, "neutral_title must be a statement, not ! or ?")
+            problem = "neutral_title must be a statement, not ! or ?"
+            return style_problem(value, info, problem, reask=False)
         if headline and same_text(value, headline):
-            return style_problem(value, info, "neutral_title must not copy the original headline")
+            problem = "neutral_title must not copy the original headline"
+            return style_problem(value, info, problem, reask=False)
         return value
 
     @field_validator("paragraph")
@@ -43,5 +45,6 @@ class Summary(BaseModel):
     def _paragraph_is_short(cls, value: str, info: ValidationInfo) -> str:
         words = len(value.split())
         if words > MAX_PARAGRAPH_WORDS:
-            return style_problem(value, info, f"paragraph has {words} words; write at most 80")
+            problem = f"paragraph has {words} words; write at most 80"
+            return style_problem(value, info, problem, reask=False)
         return value

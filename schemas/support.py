@@ -35,7 +35,7 @@ class SupportVerdict(BaseModel):
         "(e.g. 'the minister told reporters', 'according to the report'); null if the article "
         "states it in its own voice or cites only unnamed sources"
     )
-    rationale: str = Field(description="one sentence explaining the verdict")
+    rationale: str = Field(description="one short sentence explaining the verdict")
     verdict: Verdict = Field(
         description="supported_by_attribution: a named source is quoted or cited for it; "
         "supported_by_evidence_in_text: other sentences of the article give facts, figures or "
@@ -45,9 +45,9 @@ class SupportVerdict(BaseModel):
         "speculation: a guess or prediction presented as established"
     )
     evidence: list[Quote] = Field(
-        max_length=3,
-        description="exact quotes from the article that show the attribution or evidence; "
-        "for unsupported claims, the claim's own wording",
+        max_length=2,
+        description="the shortest exact words of the article that show the attribution or "
+        "evidence; for unsupported claims, the claim's own wording",
     )
 
     @field_validator("claim_id")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from pydantic import ValidationError
@@ -126,15 +126,17 @@ def _summary(**fields: Any) -> dict[str, Any]:
     return {"neutral_title": "Minister resigns", "bullets": ["a", "b"], "paragraph": "p", **fields}
 
 
-def test_summary_title_must_be_neutral_and_own_words() -> None:
-    context = {"headline": "Minister Flees Country!"}
-    with pytest.raises(ValidationError, match="not ! or"):
-        Summary.model_validate(_summary(neutral_title="Minister gone!"), context=context)
-    with pytest.raises(ValidationError, match="must not copy the original headline"):
-        Summary.model_validate(
-            _summary(neutral_title="minister flees country!"[:-1]), context=context
-        )
-    assert Summary.model_validate(_summary(), context=context).neutral_title == "Minister resigns"
+def test_summary_style_problems_are_recorded_not_reasked() -> None:
+    context: dict[str, Any] = {"headline": "Minister Flees Country!"}
+    Summary.model_validate(_summary(neutral_title="Minister gone!"), context=context)
+    Summary.model_validate(_summary(neutral_title="minister flees country"), context=context)
+    assert context["warnings"] == [
+        "neutral_title: neutral_title must be a statement, not ! or ?",
+        "neutral_title: neutral_title must not copy the original headline",
+    ]
+    clean: dict[str, Any] = {"headline": "Minister Flees Country!"}
+    assert Summary.model_validate(_summary(), context=clean).neutral_title == "Minister resigns"
+    assert "warnings" not in clean
 
 
 def test_summary_style_problems_are_kept_with_a_warning_once_the_budget_is_spent() -> None:
@@ -151,3 +153,25 @@ def test_repeated_quotes_are_a_validation_error_until_salvage() -> None:
         ClaimList.model_validate({"claims": same}, context=_context())
     salvaged = ClaimList.model_validate({"claims": same}, context=_context(drop_invalid=True))
     assert len(salvaged.claims) == 2  # the claims stage keeps the first of each quote
+
+
+def test_style_rules_that_reask_raise_until_salvage() -> None:
+    from pydantic import ValidationInfo
+
+    from schemas.evidence import style_problem
+
+    class Info:
+        field_name = "f"
+
+        def __init__(self, context: dict[str, Any] | None) -> None:
+            self.context = context
+
+    def check(context: dict[str, Any] | None) -> str:
+        info = cast(ValidationInfo, Info(context))
+        return str(style_problem("v", info, "too long"))
+
+    with pytest.raises(ValueError, match="too long"):
+        check({})
+    salvage: dict[str, Any] = {"drop_invalid": True}
+    assert check(salvage) == "v" and salvage["warnings"] == ["f: too long"]
+    assert check(None) == "v"  # no context: a saved report is loaded as it is
