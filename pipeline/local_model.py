@@ -150,14 +150,21 @@ def assemble_weights(
     return target
 
 
+def _cmake() -> str:
+    """cmake from PATH, else the one the [local] extra put beside this Python."""
+    found = shutil.which("cmake") or shutil.which("cmake", path=str(Path(sys.executable).parent))
+    if found is None:
+        raise SetupError("cmake not found: install it (pip install 'newsaudit[local]') and rerun")
+    return found
+
+
 def build_server(jobs: int | None = None, log: Callable[[str], None] = print) -> Path:
     """Compile llama-server from the llama.cpp sources vendored in the llama-cpp-python sdist."""
     binary = server_binary()
     if binary.exists():
         log(f"llama-server already built: {binary}")
         return binary
-    if shutil.which("cmake") is None:
-        raise SetupError("cmake not found: install it (pip install 'newsaudit[local]') and rerun")
+    cmake = _cmake()
     work = cache_dir() / "build"
     work.mkdir(parents=True, exist_ok=True)
     log(f"downloading {LLAMA_CPP_SDIST} sources")
@@ -169,9 +176,9 @@ def build_server(jobs: int | None = None, log: Callable[[str], None] = print) ->
     build = source / "build"
     log("compiling llama-server (about 10 minutes on 2 cores)")
     steps = [
-        ["cmake", "-S", str(source), "-B", str(build), *CMAKE_FLAGS],
+        [cmake, "-S", str(source), "-B", str(build), *CMAKE_FLAGS],
         [
-            "cmake",
+            cmake,
             "--build",
             str(build),
             "--target",

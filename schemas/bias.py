@@ -105,6 +105,8 @@ class BiasAssessment(BaseModel):
     )
     neutral_headline: str = Field(description="a neutral headline true to what the body reports")
 
+    _keep_claims = field_validator("headline_claims", mode="wrap")(keep_valid_items)
+
     @field_validator("neutral_headline")
     @classmethod
     def _headline_reworded(cls, value: str, info: ValidationInfo) -> str:

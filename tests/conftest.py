@@ -2,7 +2,8 @@
 
 Cassette tests replay model responses recorded from the embedded llama-server. ``--record``
 re-records them (and regenerates examples/) against a real server; it needs
-``newsaudit setup-local`` first. Without it, replays run offline: vcrpy raises on any request
+``newsaudit setup-local`` first; ``--record-missing`` records only seeds that have no cassette
+yet and replays the rest. Without either, replays run offline: vcrpy raises on any request
 that is not in the cassette, so nothing reaches a network.
 """
 
@@ -53,6 +54,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         action="store_true",
         help="re-record cassettes and examples/ against the embedded model server",
     )
+    parser.addoption(
+        "--record-missing",
+        action="store_true",
+        help="record only the seeds without a cassette (and their examples); replay the rest",
+    )
 
 
 def _drop_response_secrets(response: dict[str, Any]) -> dict[str, Any]:
@@ -63,11 +69,11 @@ def _drop_response_secrets(response: dict[str, Any]) -> dict[str, Any]:
     return response
 
 
-def make_vcr(record: bool) -> vcr.VCR:
+def make_vcr(record: bool, mode: str = "all") -> vcr.VCR:
     """vcrpy matching on the JSON body (not call order), secrets filtered both ways."""
     return vcr.VCR(
         cassette_library_dir=str(CASSETTES),
-        record_mode="all" if record else "none",
+        record_mode=mode if record else "none",
         match_on=["method", "path", "body"],
         filter_headers=SECRET_HEADERS,
         filter_query_parameters=["key", "api_key", "api-key"],
@@ -88,7 +94,14 @@ def gold() -> dict[str, Any]:
 
 @pytest.fixture(scope="session")
 def recording(request: pytest.FixtureRequest) -> bool:
-    return bool(request.config.getoption("--record"))
+    return bool(
+        request.config.getoption("--record") or request.config.getoption("--record-missing")
+    )
+
+
+@pytest.fixture(scope="session")
+def record_mode(request: pytest.FixtureRequest) -> str:
+    return "all" if request.config.getoption("--record") else "once"
 
 
 @pytest.fixture(scope="session")
@@ -103,22 +116,25 @@ def model_endpoint(recording: bool) -> Iterator[tuple[str, str]]:
 
 
 @pytest.fixture(scope="session")
-def seed_reports(recording: bool, model_endpoint: tuple[str, str]) -> dict[str, ArticleReport]:
+def seed_reports(
+    recording: bool, record_mode: str, model_endpoint: tuple[str, str]
+) -> dict[str, ArticleReport]:
     """Every stage run on every seed through litellm's real HTTP path, replayed from cassettes."""
     settings = replay_settings()
     model, api_base = model_endpoint
     llm = LLM(settings, model=model, api_base=api_base)
-    recorder = make_vcr(recording)
+    recorder = make_vcr(recording, record_mode)
     reports = {}
     for seed in SEEDS:
         stem = Path(seed).stem
+        fresh = recording and (record_mode == "all" or not (CASSETTES / f"{stem}.yaml").exists())
         with recorder.use_cassette(f"{stem}.yaml"):
             doc = replace(
                 read_document(str(SEEDS_DIR / seed)), source=f"tests/fixtures/seeds/{seed}"
             )
             report = asyncio.run(audit(doc, llm=llm, settings=settings))
         reports[seed] = report
-        if recording:
+        if fresh:
             EXAMPLES.mkdir(exist_ok=True)
             (EXAMPLES / f"{stem}.json").write_text(to_json(report) + "\n", encoding="utf-8")
             (EXAMPLES / f"{stem}.md").write_text(to_markdown(report), encoding="utf-8")

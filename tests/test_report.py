@@ -27,6 +27,7 @@ def test_markdown_shows_verdicts_evidence_bias_and_cost() -> None:
     assert "**1 not supported by the article**" in md
     assert "**OPINION AS FACT**: The budget was a disaster for ordinary families." in md
     assert '- evidence: "the government said in a statement"' in md
+    assert '- attributed in the article: "the government said in a statement"' in md
     assert '**loaded_language** (medium): "a disaster"' in md
     assert "neutral: Critics say the budget hurts families." in md
     assert "| total | 4 | 0 | 400 | 40 | n/a |" in md

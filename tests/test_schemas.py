@@ -175,3 +175,18 @@ def test_style_rules_that_reask_raise_until_salvage() -> None:
     salvage: dict[str, Any] = {"drop_invalid": True}
     assert check(salvage) == "v" and salvage["warnings"] == ["f: too long"]
     assert check(None) == "v"  # no context: a saved report is loaded as it is
+
+
+def test_salvage_drops_a_headline_claim_whose_body_quote_is_invented() -> None:
+    context = {
+        "quotes": ArticleQuotes(HEADLINE_TEXT),
+        "headline": "Minister Flees Country!",
+        "drop_invalid": True,
+    }
+    claims = [
+        {"assertion": "resigned", "body_quote": "The minister resigned on Monday"},
+        {"assertion": "fled", "body_quote": "The minister boarded a night flight to Lisbon"},
+    ]
+    parsed = BiasAssessment.model_validate(_bias() | {"headline_claims": claims}, context=context)
+    assert [c.assertion for c in parsed.headline_claims] == ["resigned"]
+    assert len(context["dropped"]) == 1
