@@ -10,18 +10,22 @@ MAX_PARAGRAPH_WORDS = 120
 
 
 class Summary(BaseModel):
-    """A neutral title and a short summary faithful to the body, not the headline."""
+    """Points, a neutral title and a short paragraph, faithful to the body, not the headline.
+
+    The title comes after the points so the model writes it from the body's facts rather
+    than echoing the headline it has just read.
+    """
 
     model_config = ConfigDict(extra="forbid")
 
-    neutral_title: str = Field(
-        description="your own plain title stating what the body reports; do not copy the "
-        "original headline; no exclamation marks, questions or judgement words"
-    )
     bullets: list[str] = Field(
         min_length=2,
         max_length=5,
         description="2-5 factual points from the body, each under 25 words",
+    )
+    neutral_title: str = Field(
+        description="a plain title for the points above, stating what the body reports; "
+        "do not copy the original headline; no exclamation marks, questions or judgement words"
     )
     paragraph: str = Field(
         description="at most 80 words in your own words (do not copy the article's sentences); "

@@ -48,6 +48,12 @@ SECRET_HEADERS = [
 ]
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """Tests are hermetic: a developer's NEWSAUDIT_* settings must not change the requests."""
+    for name in [n for n in os.environ if n.startswith("NEWSAUDIT_") and n != "NEWSAUDIT_HOME"]:
+        del os.environ[name]
+
+
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption(
         "--record",
@@ -79,12 +85,13 @@ def make_vcr(record: bool, mode: str = "all") -> vcr.VCR:
         filter_query_parameters=["key", "api_key", "api-key"],
         before_record_response=_drop_response_secrets,
         decode_compressed_response=True,
+        drop_unused_requests=True,  # a re-recording replaces the cassette, never extends it
     )
 
 
 def replay_settings() -> Settings:
-    """Default settings, ignoring any local config file and NEWSAUDIT_* environment."""
-    return load_settings(os.devnull)
+    """Default settings, with no config file (retries do not shape request bodies)."""
+    return load_settings(os.devnull, retry_attempts=1)  # a cassette miss fails at once
 
 
 @pytest.fixture(scope="session")
