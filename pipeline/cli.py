@@ -20,6 +20,7 @@ from pipeline.local_model import DEFAULT_WEIGHTS, setup_local
 from pipeline.report import to_json, to_markdown
 from pipeline.run import audit, open_llm
 from pipeline.server import LocalServer
+from schemas.report import ArticleReport
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
 
@@ -84,6 +85,20 @@ def check(
             f"newsaudit: done in {report.seconds_total:.0f} s, {total.calls} calls, "
             f"{total.prompt_tokens}+{total.completion_tokens} tokens"
         )
+
+
+@app.command()
+def render(
+    report: Annotated[Path, typer.Argument(help="a JSON report written by check")],
+) -> None:
+    """Print a saved JSON report as Markdown."""
+    try:
+        text = report.read_text(encoding="utf-8")
+        parsed = ArticleReport.model_validate_json(text)
+    except (OSError, ValueError) as exc:
+        _err(f"newsaudit: error: {report}: not a readable report: {describe_failure(exc)}")
+        raise typer.Exit(2) from None
+    typer.echo(to_markdown(parsed), nl=False)
 
 
 @app.command("setup-local")

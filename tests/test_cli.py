@@ -90,3 +90,29 @@ def test_check_replays_a_seed_end_to_end(tmp_path: Path) -> None:
         "bias",
     ]
     assert "newsaudit: summarize" in result.stderr.replace(f"{SEED}: ", "")
+
+
+def test_stdin_is_read_and_named_in_errors() -> None:
+    result = runner.invoke(app, ["check", "-"], input="   \n")
+    assert result.exit_code == 2
+    _one_line_error(result.stderr, "<stdin>: empty input")
+
+
+def test_bad_config_value_is_a_config_error(tmp_path: Path) -> None:
+    config = tmp_path / "newsaudit.toml"
+    config.write_text("max_claims = 0\n")
+    result = runner.invoke(app, ["check", str(SEEDS_DIR / f"{SEED}.txt"), "--config", str(config)])
+    assert result.exit_code == 3
+    _one_line_error(result.stderr, "newsaudit.toml: max_claims:")
+
+
+def test_render_prints_a_saved_report_as_markdown(tmp_path: Path) -> None:
+    saved = Path(__file__).parent.parent / "examples" / f"{SEED}.json"
+    result = runner.invoke(app, ["render", str(saved)])
+    assert result.exit_code == 0
+    assert result.stdout == (saved.with_suffix(".md")).read_text(encoding="utf-8")
+    broken = tmp_path / "broken.json"
+    broken.write_text("{}")
+    result = runner.invoke(app, ["render", str(broken)])
+    assert result.exit_code == 2
+    _one_line_error(result.stderr, "broken.json: not a readable report")
