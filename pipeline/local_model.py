@@ -104,7 +104,9 @@ def sha256_of(path: Path) -> str:
 def _pip_download(requirements: list[str], dest: Path, *, no_binary: bool = False) -> None:
     cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "-d", str(dest)]
     if no_binary:
-        cmd += ["--no-binary", ":all:"]
+        # Only the named package as an sdist: ":all:" would also force pip to build its
+        # build requirements (cmake itself) from source just to read the package's metadata.
+        cmd += ["--no-binary", requirements[0].split("==")[0]]
     result = subprocess.run([*cmd, *requirements], capture_output=True, text=True)
     if result.returncode != 0:
         tail = result.stderr.strip().splitlines()[-3:]

@@ -106,3 +106,24 @@ def test_a_server_that_dies_is_reported_with_its_log(tmp_path: Path) -> None:
     settings = ServerSettings(binary=binary, gguf=gguf)
     with pytest.raises(SetupError, match="exited with 3: model file is corrupt"):
         LocalServer("embedded/qwen2.5-coder-1.5b", settings).start()
+
+
+def test_the_sources_download_builds_nothing_but_the_named_sdist(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`--no-binary :all:` made pip compile cmake from source to read the sdist's metadata."""
+    import subprocess
+
+    from pipeline import local_model
+
+    seen: list[list[str]] = []
+
+    def fake_run(cmd: list[str], **_: object) -> subprocess.CompletedProcess[str]:
+        seen.append(cmd)
+        return subprocess.CompletedProcess(cmd, 0, "", "")
+
+    monkeypatch.setattr(local_model.subprocess, "run", fake_run)
+    local_model._pip_download([local_model.LLAMA_CPP_SDIST], tmp_path, no_binary=True)
+    (cmd,) = seen
+    assert cmd[cmd.index("--no-binary") + 1] == "llama-cpp-python"
+    assert ":all:" not in cmd and "--no-deps" in cmd
