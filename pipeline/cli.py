@@ -4,25 +4,39 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import signal
 import sys
+from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from pipeline.batch import BatchRun, BatchStats
 from pipeline.config import Settings, load_settings
 from pipeline.errors import NewsauditError
 from pipeline.ingest import read_document
 from pipeline.llm import describe_failure
 from pipeline.local_model import DEFAULT_WEIGHTS, setup_local
+from pipeline.progress import BatchProgress
 from pipeline.report import to_json, to_markdown
 from pipeline.run import audit, open_llm
 from pipeline.server import LocalServer
 from schemas.report import ArticleReport
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
+
+
+EXIT_SOME_FAILED = 7
+
+
+class BatchFormat(StrEnum):
+    """Report file formats of a batch."""
+
+    jsonl = "jsonl"
+    parquet = "parquet"
 
 
 class Format(StrEnum):
@@ -43,8 +57,10 @@ def _err(message: str) -> None:
     typer.echo(message, err=True)
 
 
-def _settings(config: Path | None, model: str | None, api_base: str | None) -> Settings:
-    return load_settings(config, model=model, api_base=api_base)
+def _settings(
+    config: Path | None, model: str | None, api_base: str | None, **overrides: object
+) -> Settings:
+    return load_settings(config, model=model, api_base=api_base, **overrides)
 
 
 def _fail(exc: Exception) -> typer.Exit:
@@ -85,6 +101,90 @@ def check(
             f"newsaudit: done in {report.seconds_total:.0f} s, {total.calls} calls, "
             f"{total.prompt_tokens}+{total.completion_tokens} tokens"
         )
+
+
+@app.command()
+def batch(
+    source: Annotated[
+        str,
+        typer.Argument(
+            metavar="INPUT", help="a JSONL file of records, a directory of articles, or a glob"
+        ),
+    ],
+    out: Annotated[Path, typer.Option("--out", help="output directory")],
+    fmt: Annotated[
+        BatchFormat, typer.Option("--format", help="reports as JSONL, or Parquet as well")
+    ] = BatchFormat.jsonl,
+    concurrency: Annotated[
+        int | None, typer.Option("--concurrency", "-j", min=1, help="articles in flight")
+    ] = None,
+    rpm: Annotated[float | None, typer.Option("--rpm", help="requests per minute cap")] = None,
+    tpm: Annotated[int | None, typer.Option("--tpm", help="tokens per minute cap")] = None,
+    no_cache: Annotated[bool, typer.Option("--no-cache", help="ignore the stage cache")] = False,
+    cache_dir: Annotated[
+        Path | None, typer.Option("--cache-dir", help="stage cache (default: OUT/cache)")
+    ] = None,
+    config: ConfigOpt = None,
+    model: ModelOpt = None,
+    api_base: ApiBaseOpt = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="only the final line")] = False,
+) -> None:
+    """Audit many articles: resumable, cached, one report line per article.
+
+    Rerunning the same command skips articles already reported. Exit code 0 when every
+    article has a report, 7 when some failed (see OUT/errors.jsonl), 130/143 when interrupted.
+    """
+    batch_overrides = {
+        key: value
+        for key, value in {
+            "concurrency": concurrency,
+            "requests_per_minute": rpm,
+            "tokens_per_minute": tpm,
+            "cache": False if no_cache else None,
+        }.items()
+        if value is not None
+    }
+    try:
+        settings = _settings(config, model, api_base, batch=batch_overrides or None)
+        run = BatchRun(settings, source, out, fmt=fmt.value, cache_dir=cache_dir)
+        if settings.embedded and not quiet:
+            _err(f"newsaudit: starting the embedded model ({settings.model})")
+        with BatchProgress(every_s=settings.batch.log_every_s) as progress:
+            stats = asyncio.run(_interruptible(run, (lambda _s: None) if quiet else progress))
+    except NewsauditError as exc:
+        raise _fail(exc) from None
+    progress.final(stats)
+    _err(f"newsaudit: batch: reports in {out}, summary in {out / 'summary.json'}")
+    if stats.failed:
+        _err(f"newsaudit: batch: {stats.failed} articles failed, see {out / 'errors.jsonl'}")
+        raise typer.Exit(EXIT_SOME_FAILED)
+
+
+async def _interruptible(run: BatchRun, progress: Callable[[BatchStats], None]) -> BatchStats:
+    """Run the batch; SIGTERM/SIGINT stop it cleanly: lines written stay, in-flight ones go."""
+    loop = asyncio.get_running_loop()
+    task = asyncio.current_task()
+    received: list[int] = []
+
+    def stop(signum: int) -> None:
+        received.append(signum)
+        if task is not None:
+            task.cancel()
+
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop, signum)
+    try:
+        return await run.run(progress)
+    except asyncio.CancelledError:
+        if not received:
+            raise
+        _err(
+            f"newsaudit: batch: interrupted by signal {received[0]}; rerun the same command "
+            "to finish (done articles are kept)"
+        )
+        sys.stderr.flush()
+        # Worker threads may still be inside an HTTP call; their results are not wanted.
+        os._exit(128 + received[0])
 
 
 @app.command()

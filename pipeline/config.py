@@ -36,6 +36,22 @@ class ServerSettings(BaseSettings):
     startup_timeout_s: float = 120.0
 
 
+class BatchSettings(BaseSettings):
+    """How `newsaudit batch` runs: articles in flight and the provider's rate limits."""
+
+    model_config = SettingsConfigDict(extra="forbid")
+
+    concurrency: int = Field(4, ge=1, le=1024, description="articles in flight at once")
+    requests_per_minute: float | None = Field(
+        None, gt=0, description="global cap on model requests (re-asks and retries included)"
+    )
+    tokens_per_minute: int | None = Field(
+        None, gt=0, description="global cap on prompt + completion tokens"
+    )
+    cache: bool = Field(True, description="reuse validated stage outputs from earlier runs")
+    log_every_s: float = Field(30.0, gt=0, description="progress line interval when not a TTY")
+
+
 class Settings(BaseSettings):
     """Everything a run needs; secrets are never fields, they stay in the environment."""
 
@@ -68,6 +84,7 @@ class Settings(BaseSettings):
     max_claims: int = Field(10, ge=1, le=50)
     quote_snap_threshold: float = Field(90.0, ge=50, le=100)
     server: ServerSettings = Field(default_factory=ServerSettings)
+    batch: BatchSettings = Field(default_factory=BatchSettings)
 
     @field_validator("model")
     @classmethod

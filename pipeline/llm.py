@@ -34,6 +34,7 @@ from tenacity import (
 
 from pipeline.config import Settings
 from pipeline.errors import ConfigError, NewsauditError, ProviderError, ValidationFailure
+from pipeline.ratelimit import RateLimiter, estimate_tokens
 from schemas.report import StageMetrics
 
 litellm.suppress_debug_info = True
@@ -117,10 +118,18 @@ def _provider_error(exc: BaseException) -> NewsauditError | None:
 class LLM:
     """Structured calls to one configured model; stages receive this object, never litellm."""
 
-    def __init__(self, settings: Settings, *, model: str, api_base: str | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        model: str,
+        api_base: str | None = None,
+        limiter: RateLimiter | None = None,
+    ) -> None:
         self.settings = settings
         self.model = model
         self.api_base = api_base
+        self.limiter = limiter
         self.mode = MODES[settings.instructor_mode()]
         self.api_key = self._api_key()
 
@@ -174,6 +183,8 @@ class LLM:
                 with attempt:
                     if attempt.retry_state.attempt_number > 1:
                         metrics.transport_retries += 1
+                    if self.limiter is not None:
+                        self.limiter.before_request_blocking(estimate_tokens(kwargs["messages"]))
                     return litellm.completion(**kwargs, num_retries=0, max_retries=0)
         except TRANSIENT as exc:
             raise ProviderError(
@@ -241,6 +252,11 @@ class LLM:
                 kwargs["temperature"] = self.settings.reask_temperature
             response = self._send(kwargs, metrics)
             self._record(response, metrics)
+            if self.limiter is not None:
+                usage = getattr(response, "usage", None)
+                self.limiter.after_response_blocking(
+                    int(getattr(usage, "completion_tokens", 0) or 0)
+                )
             return response
 
         client = instructor.from_litellm(completion, mode=self.mode)
@@ -274,6 +290,8 @@ class LLM:
         metrics = StageMetrics(stage=stage)
         context = {} if context is None else context
         started = time.perf_counter()
+        if self.limiter is not None:
+            self.limiter.bind(asyncio.get_running_loop())
         result = await asyncio.to_thread(
             self._structured_sync, response_model, messages, context, metrics
         )

@@ -12,6 +12,7 @@ from pipeline.config import Settings
 from pipeline.ingest import RawDocument
 from pipeline.llm import LLM
 from pipeline.prompts import prompt_hash
+from pipeline.ratelimit import RateLimiter
 from pipeline.server import LocalServer
 from pipeline.stages import StructuredLLM
 from pipeline.stages.bias import check_bias
@@ -26,13 +27,13 @@ Progress = Callable[[str], None]
 
 
 @contextmanager
-def open_llm(settings: Settings) -> Iterator[LLM]:
+def open_llm(settings: Settings, limiter: RateLimiter | None = None) -> Iterator[LLM]:
     """The configured model; an embedded one gets a llama-server for the length of the block."""
     if not settings.embedded:
-        yield LLM(settings, model=settings.model, api_base=settings.api_base)
+        yield LLM(settings, model=settings.model, api_base=settings.api_base, limiter=limiter)
         return
     with LocalServer(settings.model, settings.server) as server:
-        yield LLM(settings, model=server.litellm_model, api_base=server.base_url)
+        yield LLM(settings, model=server.litellm_model, api_base=server.base_url, limiter=limiter)
 
 
 def _quiet(_: str) -> None:

@@ -25,6 +25,7 @@ class StageMetrics(BaseModel):
     completion_tokens: int = 0
     cost_usd: float | None = Field(None, description="None when the provider's price is unknown")
     seconds: float = 0.0
+    cached: bool = Field(False, description="answered from the stage cache: no call this run")
     quote_repairs: int = Field(0, description="near-miss quotes snapped to the article's span")
     dropped_items: int = Field(0, description="items dropped because they failed validation")
     dropped_reasons: list[str] = Field(default_factory=list)

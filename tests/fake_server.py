@@ -1,0 +1,196 @@
+"""A scriptable OpenAI-compatible chat server on 127.0.0.1, for cases cassettes cannot express.
+
+It answers newsaudit's four structured calls (it reads the schema name instructor sends in
+``response_format``) with schema-valid JSON built from the article's own sentences, so quotes
+verify. Tests script it: a fixed latency, a queue of faults served before normal answers
+(HTTP statuses, with or without Retry-After), and articles that always fail (any article
+containing ``ALWAYS_FAIL_MARKER``). It counts every request it serves.
+
+Run standalone (for the benchmark, or to try the CLI without a model):
+``python -m tests.fake_server --latency 0.5`` (prints its ``api_base``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+ALWAYS_FAIL_MARKER = "FAKE-SERVER-ALWAYS-FAILS"
+ARTICLE = re.compile(r"<article>\s*(.*?)\s*</article>", re.DOTALL)
+CLAIM_QUOTE = re.compile(r'^\s+quote: "(.*)"\s*$', re.MULTILINE)
+SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+
+
+def _body_sentences(user: str) -> list[str]:
+    match = ARTICLE.search(user)
+    text = match.group(1) if match else user
+    body = [
+        line.strip()
+        for line in text.splitlines()
+        if line.strip() and not line.startswith(("HEADLINE:", "BYLINE:", "DATE:"))
+    ]
+    sentences = [s.strip() for line in body for s in SENTENCE_END.split(line)]
+    return [s for s in sentences if len(s.split()) >= 4] or [s for s in sentences if s] or ["."]
+
+
+def answer_for(schema: str, user: str) -> dict[str, Any]:
+    """A valid answer to one of newsaudit's stage schemas, quoting the article in ``user``."""
+    sentences = _body_sentences(user)
+    if schema == "Summary":
+        return {
+            "bullets": [" ".join(s.split()[:20]) for s in (sentences * 2)[:2]],
+            "neutral_title": "What the article reports",
+            "paragraph": "The article reports: " + " ".join(sentences[0].split()[:30]),
+        }
+    if schema == "ClaimList":
+        return {
+            "claims": [
+                {"quote": s, "claim": s, "speaker": None, "type": "reported_fact"}
+                for s in dict.fromkeys(sentences[:3])
+            ]
+        }
+    if schema == "SupportAssessment":
+        quotes = CLAIM_QUOTE.findall(user.split("</article>")[-1])
+        return {
+            "verdicts": [
+                {
+                    "claim_id": number,
+                    "attribution": None,
+                    "rationale": "The article states it in its own voice.",
+                    "verdict": "unsupported",
+                    "evidence": [quote],
+                }
+                for number, quote in enumerate(quotes, start=1)
+            ]
+        }
+    if schema == "BiasAssessment":
+        return {
+            "headline_claims": [],
+            "neutral_headline": "A neutral account of the report",
+            "findings": [],
+            "overall": "neutral",
+            "assessment": "The fake server finds nothing. It only exercises the pipeline.",
+        }
+    raise ValueError(f"the fake server does not know the schema {schema!r}")
+
+
+class FakeServer:
+    """The server and its script; use ``running()`` to start and stop it around a test."""
+
+    def __init__(self, latency_s: float = 0.0) -> None:
+        self.latency_s = latency_s
+        self.faults: list[tuple[int, dict[str, str]]] = []
+        self.requests: Counter[str] = Counter()
+        self.lock = threading.Lock()
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self.httpd.daemon_threads = True
+
+    @property
+    def base_url(self) -> str:
+        """The OpenAI-compatible API root to configure as ``api_base``."""
+        host, port = self.httpd.server_address[:2]
+        return f"http://{host!s}:{port}/v1"
+
+    def fail_next(self, status: int, times: int = 1, retry_after: float | None = None) -> None:
+        """Serve ``status`` to the next ``times`` requests, then answer normally."""
+        headers = {"Retry-After": str(retry_after)} if retry_after is not None else {}
+        with self.lock:
+            self.faults.extend([(status, headers)] * times)
+
+    @contextmanager
+    def running(self) -> Iterator[FakeServer]:
+        """Serve in a background thread for the length of the block."""
+        thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        thread.start()
+        try:
+            yield self
+        finally:
+            self.httpd.shutdown()
+            self.httpd.server_close()
+
+    def _next_fault(self) -> tuple[int, dict[str, str]] | None:
+        with self.lock:
+            return self.faults.pop(0) if self.faults else None
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, format: str, *args: Any) -> None:
+                return None
+
+            def _send(self, status: int, body: dict[str, Any], headers: dict[str, str]) -> None:
+                data = json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                for name, value in headers.items():
+                    self.send_header(name, value)
+                self.end_headers()
+                self.wfile.write(data)
+
+            def do_POST(self) -> None:
+                request = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                if server.latency_s:
+                    time.sleep(server.latency_s)
+                schema = request.get("response_format", {}).get("json_schema", {}).get("name", "")
+                user = request["messages"][-1]["content"]
+                fault = server._next_fault()
+                if fault is None and ALWAYS_FAIL_MARKER in user:
+                    fault = (500, {})
+                with server.lock:
+                    server.requests[schema if fault is None else f"{schema}:{fault[0]}"] += 1
+                if fault is not None:
+                    error = {"message": f"fake fault {fault[0]}", "type": "server_error"}
+                    self._send(fault[0], {"error": error}, fault[1])
+                    return
+                content = json.dumps(answer_for(schema, user))
+                prompt = sum(len(m.get("content") or "") for m in request["messages"]) // 4
+                self._send(
+                    200,
+                    {
+                        "id": "chatcmpl-fake",
+                        "object": "chat.completion",
+                        "created": int(time.time()),
+                        "model": request.get("model", "fake"),
+                        "choices": [
+                            {
+                                "index": 0,
+                                "finish_reason": "stop",
+                                "message": {"role": "assistant", "content": content},
+                            }
+                        ],
+                        "usage": {
+                            "prompt_tokens": prompt,
+                            "completion_tokens": len(content) // 4,
+                            "total_tokens": prompt + len(content) // 4,
+                        },
+                    },
+                    {},
+                )
+
+        return Handler
+
+
+def main() -> None:
+    """Serve until killed."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--latency", type=float, default=0.0, help="seconds per request")
+    args = parser.parse_args()
+    server = FakeServer(args.latency)
+    print(server.base_url, flush=True)
+    server.httpd.serve_forever()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,430 @@
+"""The batch runner: inputs, errors, retries, resume after a kill, the stage cache, outputs.
+
+Failure and resume cases run against the scriptable fake server (tests/fake_server.py); one
+test replays the recorded seed cassettes through the batch to show it is the same pipeline.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from pipeline import prompts
+from pipeline.batch import ERRORS, REPORTS, SUMMARY, BatchRun, JsonLines, count_inputs, iter_inputs
+from pipeline.cli import EXIT_SOME_FAILED, app
+from pipeline.config import BatchSettings, Settings
+from pipeline.llm import LLM
+from pipeline.ratelimit import RateLimiter
+from pipeline.server import weights_for
+from schemas.report import ArticleReport
+from tests.conftest import CASSETTES, REPLAY_API_BASE, ROOT, SEEDS, SEEDS_DIR, replay_settings
+from tests.fake_server import ALWAYS_FAIL_MARKER, FakeServer
+
+SYNTHETIC = 6
+PARAGRAPH = (
+    "The city council of {town} approved a budget of {n} million euros on Tuesday. "
+    "Mayor Anna Berg said the money would repair {n} bridges before winter. "
+    "Opposition members voted against the plan and asked for an audit of the contracts."
+)
+
+
+@pytest.fixture
+def server() -> Iterator[FakeServer]:
+    fake = FakeServer()
+    with fake.running():
+        yield fake
+
+
+def settings_for(server: FakeServer, **batch: Any) -> Settings:
+    return Settings(
+        model="openai/fake-model",
+        api_base=server.base_url,
+        retry_attempts=3,
+        retry_initial_s=0.01,
+        retry_max_s=0.05,
+        batch=BatchSettings(**{"concurrency": 4, **batch}),
+    )
+
+
+def synthetic_records(count: int, start: int = 0) -> list[dict[str, Any]]:
+    return [
+        {
+            "id": f"syn-{i}",
+            "source": "synthetic",
+            "title": f"Council of Town{i} approves budget",
+            "text": PARAGRAPH.format(town=f"Town{i}", n=i + 2),
+        }
+        for i in range(start, start + count)
+    ]
+
+
+def write_jsonl(path: Path, records: list[Any]) -> Path:
+    path.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+    return path
+
+
+def input_dir(tmp_path: Path, synthetic: int = SYNTHETIC) -> Path:
+    """The five seed files plus a JSONL file of synthetic records."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for seed in SEEDS:
+        shutil.copy(SEEDS_DIR / seed, folder / seed)
+    write_jsonl(folder / "synthetic.jsonl", synthetic_records(synthetic))
+    return folder
+
+
+def run_batch(settings: Settings, source: Path | str, out: Path, **kwargs: Any) -> Any:
+    return asyncio.run(BatchRun(settings, str(source), out, **kwargs).run())
+
+
+def reports_in(out: Path) -> list[dict[str, Any]]:
+    lines = (out / REPORTS).read_text(encoding="utf-8").splitlines()
+    return [json.loads(line) for line in lines]
+
+
+def errors_in(out: Path) -> list[dict[str, Any]]:
+    path = out / ERRORS
+    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+
+
+def test_a_batch_over_seeds_and_synthetic_articles_reports_each_once(
+    tmp_path: Path, server: FakeServer
+) -> None:
+    source = input_dir(tmp_path)
+    stats = run_batch(settings_for(server), source, tmp_path / "out")
+    reports = reports_in(tmp_path / "out")
+    expected = {Path(s).stem for s in SEEDS} | {f"syn-{i}" for i in range(SYNTHETIC)}
+    assert sorted(r["id"] for r in reports) == sorted(expected)
+    assert stats.done == len(expected) and stats.failed == 0
+    # One call per LLM stage per article: the cost shape of the single-article pipeline.
+    assert sum(server.requests.values()) == 4 * len(expected)
+    for record in reports:
+        report = ArticleReport.model_validate(record["report"])
+        text = " ".join(report.article.text.split()).casefold()
+        for claim in report.claims:
+            assert " ".join(claim.claim.quote.split()).casefold() in text
+    summary = json.loads((tmp_path / "out" / SUMMARY).read_text())
+    assert summary["counts"]["succeeded"] == len(expected)
+    assert summary["counts"]["inputs"] == len(expected)
+    assert summary["stages"]["support"]["calls"] == len(expected)
+    assert summary["tokens"]["total"] == sum(
+        ArticleReport.model_validate(r["report"]).totals().prompt_tokens
+        + ArticleReport.model_validate(r["report"]).totals().completion_tokens
+        for r in reports
+    )
+    assert set(summary["prompt_hashes"]) == {"summarize", "claims", "support", "bias"}
+    assert summary["article_seconds"]["p50"] is not None
+    assert summary["articles_per_minute"] > 0
+
+
+def test_a_rerun_skips_done_articles_and_makes_no_calls(tmp_path: Path, server: FakeServer) -> None:
+    source = input_dir(tmp_path, synthetic=3)
+    run_batch(settings_for(server), source, tmp_path / "out")
+    served = sum(server.requests.values())
+    stats = run_batch(settings_for(server), source, tmp_path / "out")
+    assert sum(server.requests.values()) == served
+    assert stats.skipped == len(SEEDS) + 3 and stats.done == 0
+    assert len(reports_in(tmp_path / "out")) == len(SEEDS) + 3
+
+
+def test_the_stage_cache_serves_a_fresh_output_dir_without_calls(
+    tmp_path: Path, server: FakeServer
+) -> None:
+    source = input_dir(tmp_path, synthetic=2)
+    cache = tmp_path / "cache"
+    run_batch(settings_for(server), source, tmp_path / "a", cache_dir=cache)
+    served = sum(server.requests.values())
+    stats = run_batch(settings_for(server), source, tmp_path / "b", cache_dir=cache)
+    assert sum(server.requests.values()) == served
+    assert stats.done == len(SEEDS) + 2
+    first = {r["id"]: r["report"] for r in reports_in(tmp_path / "a")}
+    for record in reports_in(tmp_path / "b"):
+        report = record["report"]
+        assert all(s["cached"] for s in report["stages"] if s["stage"] != "clean")
+        assert report["claims"] == first[record["id"]]["claims"]
+
+
+@contextmanager
+def changed_prompt(stage: str) -> Iterator[None]:
+    """Edit one stage's template (as a developer would), restoring it afterwards."""
+    original = prompts._source
+
+    def edited(name: str) -> str:
+        text = original(name)
+        return text + "\n(Be brief.)\n" if name == f"{stage}.j2" else text
+
+    prompts._source = edited  # type: ignore[assignment]
+    prompts._env.cache_clear()
+    try:
+        yield
+    finally:
+        prompts._source = original
+        prompts._env.cache_clear()
+
+
+@pytest.mark.parametrize(
+    ("stage", "rerun"),
+    [("support", {"SupportAssessment"}), ("claims", {"ClaimList", "SupportAssessment"})],
+)
+def test_changing_one_prompt_reruns_that_stage_and_those_using_it(
+    tmp_path: Path, server: FakeServer, stage: str, rerun: set[str]
+) -> None:
+    source = input_dir(tmp_path, synthetic=2)
+    cache = tmp_path / "cache"
+    run_batch(settings_for(server), source, tmp_path / "a", cache_dir=cache)
+    before = server.requests.copy()
+    with changed_prompt(stage):
+        run_batch(settings_for(server), source, tmp_path / "b", cache_dir=cache)
+    new = server.requests - before
+    assert set(new) == rerun
+    assert all(count == len(SEEDS) + 2 for count in new.values())
+
+
+def test_malformed_records_land_in_errors_and_the_rest_succeed(
+    tmp_path: Path, server: FakeServer
+) -> None:
+    good = synthetic_records(3)
+    source = tmp_path / "mixed.jsonl"
+    lines = [
+        json.dumps(good[0]),
+        "{not json",
+        json.dumps({"id": "no-body", "title": "A title and nothing else"}),
+        json.dumps(good[1]),
+        json.dumps(["a", "list"]),
+        json.dumps({"id": "blank", "text": "   "}),
+        json.dumps(good[2]),
+    ]
+    source.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    result = CliRunner().invoke(
+        app,
+        [
+            "batch",
+            str(source),
+            "--out",
+            str(tmp_path / "out"),
+            "--model",
+            "openai/fake-model",
+            "--api-base",
+            server.base_url,
+            "-q",
+        ],
+    )
+    assert result.exit_code == EXIT_SOME_FAILED, result.output
+    assert sorted(r["id"] for r in reports_in(tmp_path / "out")) == ["syn-0", "syn-1", "syn-2"]
+    errors = errors_in(tmp_path / "out")
+    assert [e["input"] for e in errors] == [f"{source}:{n}" for n in (2, 3, 5, 6)]
+    assert {e["error_type"] for e in errors} == {"input_error"}
+    assert "invalid JSON" in errors[0]["message"]
+    assert "neither 'text' nor 'html'" in errors[1]["message"]
+    assert "empty" in errors[3]["message"]
+
+
+def test_a_429_then_success_is_retried_and_counted(tmp_path: Path, server: FakeServer) -> None:
+    server.fail_next(429, times=2, retry_after=0)
+    source = write_jsonl(tmp_path / "in.jsonl", synthetic_records(2))
+    stats = run_batch(settings_for(server, concurrency=1), source, tmp_path / "out")
+    assert stats.done == 2 and stats.failed == 0
+    summary = json.loads((tmp_path / "out" / SUMMARY).read_text())
+    assert sum(s["transport_retries"] for s in summary["stages"].values()) == 2
+    assert server.requests["Summary:429"] == 2
+
+
+def test_a_provider_that_always_fails_gives_error_records_not_a_crash(
+    tmp_path: Path, server: FakeServer
+) -> None:
+    records = synthetic_records(3)
+    records[1]["text"] += f" {ALWAYS_FAIL_MARKER}"
+    source = write_jsonl(tmp_path / "in.jsonl", records)
+    stats = run_batch(settings_for(server), source, tmp_path / "out")
+    assert stats.done == 2 and stats.failed == 1
+    (error,) = errors_in(tmp_path / "out")
+    assert error["id"] == "syn-1" and error["error_type"] == "provider_error"
+    assert "after 3 attempts" in error["message"]
+    assert server.requests["Summary:500"] == 3
+    # The failed article is retried by the next run, and its error record is replaced.
+    stats = run_batch(settings_for(server), source, tmp_path / "out")
+    assert stats.skipped == 2 and stats.failed == 1
+    assert len(errors_in(tmp_path / "out")) == 1
+
+
+def test_an_unreachable_provider_fails_every_article_with_a_record(tmp_path: Path) -> None:
+    settings = Settings(
+        model="openai/fake-model",
+        api_base="http://127.0.0.1:9/v1",
+        retry_attempts=2,
+        retry_initial_s=0.01,
+        retry_max_s=0.02,
+    )
+    source = write_jsonl(tmp_path / "in.jsonl", synthetic_records(3))
+    stats = run_batch(settings, source, tmp_path / "out")
+    assert stats.failed == 3 and stats.done == 0
+    assert {e["error_type"] for e in errors_in(tmp_path / "out")} == {"provider_error"}
+
+
+def _batch_command(source: Path, out: Path, server: FakeServer) -> list[str]:
+    return [
+        sys.executable,
+        "-m",
+        "pipeline.cli",
+        "batch",
+        str(source),
+        "--out",
+        str(out),
+        "--model",
+        "openai/fake-model",
+        "--api-base",
+        server.base_url,
+        "-j",
+        "3",
+    ]
+
+
+@pytest.mark.parametrize("signum", [signal.SIGKILL, signal.SIGTERM])
+def test_a_killed_run_resumes_and_reports_every_article_exactly_once(
+    tmp_path: Path, signum: int
+) -> None:
+    total = 24
+    source = write_jsonl(tmp_path / "in.jsonl", synthetic_records(total))
+    out = tmp_path / "out"
+    fake = FakeServer(latency_s=0.15)
+    with fake.running():
+        env = {**os.environ, "NEWSAUDIT_CONFIG": os.devnull}
+        proc = subprocess.Popen(
+            _batch_command(source, out, fake),
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            path = out / REPORTS
+            if path.exists() and path.read_bytes().count(b"\n") >= 4:
+                break
+            time.sleep(0.05)
+        proc.send_signal(signum)
+        _, stderr = proc.communicate(timeout=30)
+        first = reports_in(out)
+        assert 4 <= len(first) < total, "the kill should land mid-run"
+        if signum == signal.SIGTERM:
+            assert proc.returncode == 128 + signal.SIGTERM, stderr.decode()
+            assert b"interrupted" in stderr
+            assert json.loads((out / SUMMARY).read_text())["interrupted"] is True
+        served = sum(fake.requests.values())
+        rerun = subprocess.run(
+            _batch_command(source, out, fake), cwd=ROOT, env=env, capture_output=True, timeout=120
+        )
+        assert rerun.returncode == 0, rerun.stderr.decode()
+    ids = [r["id"] for r in reports_in(out)]
+    assert sorted(ids) == sorted(f"syn-{i}" for i in range(total))
+    # The rerun redid only what was not finished (plus at most the in-flight articles' calls).
+    assert sum(fake.requests.values()) - served <= 4 * (total - len(first))
+
+
+def test_a_torn_last_line_is_cut_when_the_file_is_reopened(tmp_path: Path) -> None:
+    path = tmp_path / REPORTS
+    path.write_text('{"key": "a", "id": "1"}\n{"key": "b", "id', encoding="utf-8")
+    lines = JsonLines(path)
+    lines.append({"key": "c", "id": "3"})
+    lines.close()
+    assert [r["key"] for r in JsonLines(path).records()] == ["a", "c"]
+    assert all(json.loads(line) for line in path.read_text().splitlines())
+
+
+def test_inputs_from_a_directory_a_glob_and_a_jsonl_file(tmp_path: Path) -> None:
+    folder = input_dir(tmp_path, synthetic=4)
+    (folder / "notes.md").write_text("not an article format", encoding="utf-8")
+    (folder / "empty.txt").write_bytes(b"")
+    items = list(iter_inputs(str(folder)))
+    assert count_inputs(str(folder)) == len(items) == len(SEEDS) + 4 + 1
+    (bad,) = [i for i in items if i.error is not None]
+    assert bad.name.endswith("empty.txt") and "empty input" in str(bad.error)
+    assert len(list(iter_inputs(str(folder / "*.txt")))) == len(SEEDS) + 1
+    assert [i.doc.id for i in iter_inputs(str(folder / "synthetic.jsonl")) if i.doc] == [
+        f"syn-{i}" for i in range(4)
+    ]
+
+
+def test_parquet_output_holds_one_row_per_report(tmp_path: Path, server: FakeServer) -> None:
+    pq = pytest.importorskip("pyarrow.parquet")
+    source = write_jsonl(tmp_path / "in.jsonl", synthetic_records(3))
+    run_batch(settings_for(server), source, tmp_path / "out", fmt="parquet")
+    table = pq.read_table(tmp_path / "out" / "reports.parquet")
+    assert sorted(table.column("id").to_pylist()) == ["syn-0", "syn-1", "syn-2"]
+    report = ArticleReport.model_validate_json(table.column("report_json")[0].as_py())
+    assert table.column("claims")[0].as_py() == len(report.claims)
+
+
+def test_the_rate_limit_spaces_requests() -> None:
+    async def burst() -> float:
+        limiter = RateLimiter(requests_per_minute=2, tokens_per_minute=None, period_s=0.5)
+        limiter.bind(asyncio.get_running_loop())
+        started = time.perf_counter()
+        await asyncio.gather(
+            *(asyncio.to_thread(limiter.before_request_blocking, 10) for _ in range(6))
+        )
+        return time.perf_counter() - started
+
+    # 2 requests per 0.5 s: the first two pass at once, the other four need about 1 s more.
+    assert asyncio.run(burst()) >= 0.9
+
+
+def test_token_charges_larger_than_the_bucket_do_not_fail() -> None:
+    async def charge() -> None:
+        limiter = RateLimiter(requests_per_minute=None, tokens_per_minute=100, period_s=0.05)
+        await limiter.before_request(350)
+        await limiter.after_response(120)
+
+    asyncio.run(charge())
+
+
+def test_the_batch_replays_the_recorded_seeds_like_single_article_runs(
+    tmp_path: Path, seed_reports: dict[str, ArticleReport], recording: bool
+) -> None:
+    """Same stages, same requests: the seed cassettes replay a batch over the seeds."""
+    if recording:
+        pytest.skip("replay only")
+    from tests.conftest import make_vcr
+
+    interactions: list[Any] = []
+    for seed in SEEDS:
+        data = yaml.safe_load((CASSETTES / f"{Path(seed).stem}.yaml").read_text())
+        interactions.extend(data["interactions"])
+    merged = tmp_path / "all-seeds.yaml"
+    merged.write_text(yaml.safe_dump({"interactions": interactions, "version": 1}))
+    settings = replay_settings().model_copy(update={"batch": BatchSettings(concurrency=2)})
+    model = f"openai/{weights_for(settings.model).alias}"
+
+    @contextmanager
+    def replay_llm(s: Settings, limiter: RateLimiter) -> Iterator[LLM]:
+        yield LLM(s, model=model, api_base=REPLAY_API_BASE, limiter=limiter)
+
+    recorder = make_vcr(False)
+    with recorder.use_cassette(str(merged)):
+        stats = asyncio.run(
+            BatchRun(settings, str(SEEDS_DIR), tmp_path / "out", llm_factory=replay_llm).run()
+        )
+    assert stats.done == len(SEEDS), errors_in(tmp_path / "out")
+    for record in reports_in(tmp_path / "out"):
+        batch = ArticleReport.model_validate(record["report"])
+        single = seed_reports[f"{record['id']}.txt"]
+        # The same answers, so the same report (where the file was read from aside).
+        same = {"summary", "claims", "bias", "prompt_hashes"}
+        assert batch.model_dump(include=same) == single.model_dump(include=same)
+        assert batch.article.model_dump(exclude={"source"}) == single.article.model_dump(
+            exclude={"source"}
+        )
