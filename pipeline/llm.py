@@ -60,6 +60,7 @@ MODES = {
     "md_json": instructor.Mode.MD_JSON,
 }
 PLACEHOLDER_KEY = "no-key-needed"
+_UNPRICED: set[str] = set()  # models litellm has no price for
 _SECRET_ENV = re.compile(r"(KEY|TOKEN|SECRET|PASSWORD)$", re.IGNORECASE)
 
 
@@ -103,6 +104,21 @@ def _raw_json(completion: Any) -> str:
     text = message.content or ""
     fenced = re.search(r"```(?:json)?\s*(.*?)```", text, re.DOTALL)
     return fenced.group(1) if fenced else text
+
+
+def _shielded(messages: list[dict[str, str]], context: dict[str, Any]) -> list[dict[str, str]]:
+    """Messages that survive instructor's templating unchanged.
+
+    instructor renders every message as a Jinja template with the validation context, so an
+    article holding ``{{``, ``{%`` or ``{#`` would be rewritten or break the call. Each content
+    becomes a placeholder whose value, kept in the context, renders back to the exact text.
+    """
+    shielded = []
+    for number, message in enumerate(messages):
+        name = f"newsaudit_message_{number}"
+        context[name] = message["content"]
+        shielded.append({**message, "content": "{{ " + name + " }}"})
+    return shielded
 
 
 def _provider_error(exc: BaseException) -> NewsauditError | None:
@@ -207,9 +223,13 @@ class LLM:
         usage = getattr(response, "usage", None)
         metrics.prompt_tokens += int(getattr(usage, "prompt_tokens", 0) or 0)
         metrics.completion_tokens += int(getattr(usage, "completion_tokens", 0) or 0)
+        model = str(getattr(response, "model", "") or "")
+        if model in _UNPRICED:
+            return
         try:
             cost = float(litellm.completion_cost(completion_response=response))
         except Exception:  # litellm raises for models it has no price for
+            _UNPRICED.add(model)  # looking again costs milliseconds of CPU per call
             return
         if cost > 0:
             metrics.cost_usd = (metrics.cost_usd or 0.0) + cost
@@ -263,7 +283,7 @@ class LLM:
         try:
             return client.chat.completions.create(
                 response_model=response_model,
-                messages=messages,  # type: ignore[arg-type]
+                messages=_shielded(messages, context),  # type: ignore[arg-type]
                 max_retries=self.settings.max_reasks,
                 context=context,
                 **self._params(),

@@ -27,6 +27,24 @@ ALWAYS_FAIL_MARKER = "FAKE-SERVER-ALWAYS-FAILS"
 ARTICLE = re.compile(r"<article>\s*(.*?)\s*</article>", re.DOTALL)
 CLAIM_QUOTE = re.compile(r'^\s+quote: "(.*)"\s*$', re.MULTILINE)
 SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+PARAGRAPH = (
+    "The city council of {town} approved a budget of {n} million euros on Tuesday. "
+    "Mayor Anna Berg said the money would repair {n} bridges before winter. "
+    "Opposition members voted against the plan and asked for an audit of the contracts."
+)
+
+
+def synthetic_records(count: int, start: int = 0) -> list[dict[str, Any]]:
+    """Short distinct article records (ids syn-N) for batch tests and the benchmark."""
+    return [
+        {
+            "id": f"syn-{i}",
+            "source": "synthetic",
+            "title": f"Council of Town{i} approves budget",
+            "text": PARAGRAPH.format(town=f"Town{i}", n=i + 2),
+        }
+        for i in range(start, start + count)
+    ]
 
 
 def _body_sentences(user: str) -> list[str]:
@@ -89,6 +107,7 @@ class FakeServer:
         self.latency_s = latency_s
         self.faults: list[tuple[int, dict[str, str]]] = []
         self.requests: Counter[str] = Counter()
+        self.bodies: list[dict[str, Any]] = []  # every request body, in arrival order
         self.lock = threading.Lock()
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.httpd.daemon_threads = True
@@ -149,6 +168,7 @@ class FakeServer:
                 if fault is None and ALWAYS_FAIL_MARKER in user:
                     fault = (500, {})
                 with server.lock:
+                    server.bodies.append(request)
                     server.requests[schema if fault is None else f"{schema}:{fault[0]}"] += 1
                 if fault is not None:
                     error = {"message": f"fake fault {fault[0]}", "type": "server_error"}

@@ -146,3 +146,29 @@ def test_named_key_variable_must_be_set(monkeypatch: pytest.MonkeyPatch) -> None
 def test_redact_removes_secret_values(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test-0123456789abcdef")
     assert redact("bad key sk-test-0123456789abcdef given") == "bad key [redacted] given"
+
+
+def test_template_syntax_in_an_article_reaches_the_model_verbatim() -> None:
+    """instructor renders messages as Jinja templates; an article's braces must survive it."""
+    from pipeline.config import Settings
+    from pipeline.ingest import RawDocument
+    from pipeline.run import audit
+    from tests.fake_server import FakeServer
+
+    body = (
+        "The council published a template {{ 7 * 7 }} in its report on Monday.\n\n"
+        "Officials said the block {% if admin %}secret{% endif %} was a typo. "
+        "A comment marker {# like this was also printed in the report."
+    )
+    doc = RawDocument(id="braces", source="test", kind="text", content=body)
+    fake = FakeServer()
+    with fake.running():
+        settings = Settings(model="openai/fake-model", api_base=fake.base_url, retry_attempts=1)
+        llm = LLM(settings, model=settings.model, api_base=settings.api_base)
+        report = asyncio.run(audit(doc, llm=llm, settings=settings))
+    assert len(fake.bodies) == 4
+    for request in fake.bodies:
+        user = request["messages"][-1]["content"]
+        assert "{{ 7 * 7 }}" in user and "{% if admin %}secret{% endif %}" in user
+        assert "{# like this" in user
+    assert report.claims, "quotes holding braces verify against the article"
