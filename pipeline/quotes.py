@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import unicodedata
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from rapidfuzz import fuzz
 
@@ -62,6 +63,10 @@ def normalize(text: str) -> tuple[str, list[int]]:
     return "".join(out), index
 
 
+# Every stage of an article checks quotes against the same text: normalise it once.
+_normalize_article = lru_cache(maxsize=512)(normalize)
+
+
 @dataclass
 class QuoteStats:
     """What happened to the quotes of one model response."""
@@ -77,7 +82,7 @@ class ArticleQuotes:
     def __init__(self, text: str, snap_threshold: float = 90.0) -> None:
         self.text = text
         self.snap_threshold = snap_threshold
-        self._norm, self._index = normalize(text)
+        self._norm, self._index = _normalize_article(text)
         self.stats = QuoteStats()
 
     def reset(self) -> None:

@@ -32,14 +32,9 @@ from pipeline.ratelimit import RateLimiter
 from pipeline.server import weights_for
 from schemas.report import ArticleReport
 from tests.conftest import CASSETTES, REPLAY_API_BASE, ROOT, SEEDS, SEEDS_DIR, replay_settings
-from tests.fake_server import ALWAYS_FAIL_MARKER, FakeServer
+from tests.fake_server import ALWAYS_FAIL_MARKER, FakeServer, synthetic_records
 
 SYNTHETIC = 6
-PARAGRAPH = (
-    "The city council of {town} approved a budget of {n} million euros on Tuesday. "
-    "Mayor Anna Berg said the money would repair {n} bridges before winter. "
-    "Opposition members voted against the plan and asked for an audit of the contracts."
-)
 
 
 @pytest.fixture
@@ -58,18 +53,6 @@ def settings_for(server: FakeServer, **batch: Any) -> Settings:
         retry_max_s=0.05,
         batch=BatchSettings(**{"concurrency": 4, **batch}),
     )
-
-
-def synthetic_records(count: int, start: int = 0) -> list[dict[str, Any]]:
-    return [
-        {
-            "id": f"syn-{i}",
-            "source": "synthetic",
-            "title": f"Council of Town{i} approves budget",
-            "text": PARAGRAPH.format(town=f"Town{i}", n=i + 2),
-        }
-        for i in range(start, start + count)
-    ]
 
 
 def write_jsonl(path: Path, records: list[Any]) -> Path:
