@@ -411,3 +411,22 @@ def test_the_batch_replays_the_recorded_seeds_like_single_article_runs(
         assert batch.article.model_dump(exclude={"source"}) == single.article.model_dump(
             exclude={"source"}
         )
+
+
+def test_progress_is_plain_lines_when_not_a_terminal() -> None:
+    import io
+
+    from pipeline.batch import BatchStats
+    from pipeline.progress import BatchProgress
+
+    stream = io.StringIO()
+    stats = BatchStats(total=10, done=3, failed=1, skipped=2, in_flight=4, prompt_tokens=50)
+    with BatchProgress(stream, every_s=0) as progress:
+        progress(stats)
+    progress.final(stats)
+    lines = stream.getvalue().splitlines()
+    assert len(lines) == 2
+    assert lines[0] == (
+        "newsaudit: batch: 6/10 finished: 3 done, 1 failed, 2 skipped (already done), "
+        "4 in flight, 50 tokens"
+    )
