@@ -60,7 +60,6 @@ MODES = {
     "md_json": instructor.Mode.MD_JSON,
 }
 PLACEHOLDER_KEY = "no-key-needed"
-_UNPRICED: set[str] = set()  # models litellm has no price for
 _SECRET_ENV = re.compile(r"(KEY|TOKEN|SECRET|PASSWORD)$", re.IGNORECASE)
 
 
@@ -223,14 +222,9 @@ class LLM:
         usage = getattr(response, "usage", None)
         metrics.prompt_tokens += int(getattr(usage, "prompt_tokens", 0) or 0)
         metrics.completion_tokens += int(getattr(usage, "completion_tokens", 0) or 0)
-        model = str(getattr(response, "model", "") or "")
-        if model in _UNPRICED:
-            return
-        try:
-            cost = float(litellm.completion_cost(completion_response=response))
-        except Exception:  # litellm raises for models it has no price for
-            _UNPRICED.add(model)  # looking again costs milliseconds of CPU per call
-            return
+        # litellm prices every response it can while logging it; None for unknown models.
+        hidden = getattr(response, "_hidden_params", None) or {}
+        cost = float(hidden.get("response_cost") or 0.0)
         if cost > 0:
             metrics.cost_usd = (metrics.cost_usd or 0.0) + cost
 

@@ -172,3 +172,24 @@ def test_template_syntax_in_an_article_reaches_the_model_verbatim() -> None:
         assert "{{ 7 * 7 }}" in user and "{% if admin %}secret{% endif %}" in user
         assert "{# like this" in user
     assert report.claims, "quotes holding braces verify against the article"
+
+
+def test_cost_is_reported_for_a_priced_model_and_unknown_otherwise() -> None:
+    from pipeline.config import Settings
+    from pipeline.ingest import RawDocument
+    from pipeline.run import audit
+    from tests.fake_server import FakeServer, synthetic_records
+
+    record = synthetic_records(1)[0]
+    doc = RawDocument(id="c", source="test", kind="text", content=record["text"])
+    fake = FakeServer()
+    costs = {}
+    with fake.running():
+        for model in ("openai/gpt-4o-mini", "openai/some-local-model"):
+            settings = Settings(model=model, api_base=fake.base_url, retry_attempts=1)
+            llm = LLM(settings, model=settings.model, api_base=settings.api_base)
+            report = asyncio.run(audit(doc, llm=llm, settings=settings))
+            costs[model] = report.totals().cost_usd
+    priced = costs["openai/gpt-4o-mini"]
+    assert priced is not None and 0 < priced < 0.01
+    assert costs["openai/some-local-model"] is None
