@@ -38,7 +38,7 @@ from pipeline.prompts import prompt_hash
 from pipeline.ratelimit import RateLimiter
 from pipeline.run import LLM_STAGES, audit, open_llm
 from pipeline.stages import StructuredLLM
-from schemas.report import ArticleReport
+from schemas.report import ArticleReport, StageMetrics
 
 REPORTS, ERRORS, SUMMARY = "reports.jsonl", "errors.jsonl", "summary.json"
 PARQUET = "reports.parquet"
@@ -197,6 +197,14 @@ def _keep_latest_errors(path: Path, done: set[str]) -> None:
         encoding="utf-8",
     )
     os.replace(tmp, path)
+
+
+def _spent(stages: list[StageMetrics]) -> dict[str, int]:
+    """Calls, re-asks, retries and tokens a failed article used before it failed."""
+    return {
+        name: sum(getattr(s, name) for s in stages)
+        for name in ("calls", "reasks", "transport_retries", "prompt_tokens", "completion_tokens")
+    }
 
 
 # The run --------------------------------------------------------------------------------------
@@ -376,6 +384,8 @@ class BatchRun:
                 "error_type": kind,
                 "message": describe_failure(exc if isinstance(exc, Exception) else Exception()),
                 "exception": type(exc).__name__,
+                "stage": getattr(exc, "stage", None),
+                "spent": _spent(getattr(exc, "spent", [])),
                 "at": datetime.now(UTC).isoformat(timespec="seconds"),
             }
         )

@@ -65,7 +65,12 @@ def _settings(
 
 def _fail(exc: Exception) -> typer.Exit:
     code = exc.exit_code if isinstance(exc, NewsauditError) else 1
-    _err(f"newsaudit: error: {describe_failure(exc)}")
+    where = ""
+    if isinstance(exc, NewsauditError) and exc.spent:
+        requests = sum(s.calls + s.transport_retries for s in exc.spent)
+        tokens = sum(s.prompt_tokens + s.completion_tokens for s in exc.spent)
+        where = f" (in {exc.stage}, after {requests} requests and {tokens} tokens)"
+    _err(f"newsaudit: error: {describe_failure(exc)}{where}")
     return typer.Exit(code)
 
 

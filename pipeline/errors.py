@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class NewsauditError(Exception):
-    """Base class: every error newsaudit raises on purpose."""
+    """Base class: every error newsaudit raises on purpose.
+
+    A failure during a stage carries what the article had cost until then: ``stage`` names
+    the stage that failed and ``spent`` holds each stage's metrics (``StageMetrics``),
+    including the calls, retries and tokens the failed stage used.
+    """
 
     exit_code = 1
+    stage: str | None = None
+    spent: list[Any] = []  # noqa: RUF012 - replaced per instance, never mutated
 
 
 class InputError(NewsauditError):

@@ -72,9 +72,11 @@ def redact(message: str) -> str:
 
 
 def _retry_after(exc: BaseException | None) -> float | None:
-    response = getattr(exc, "response", None)
-    headers = getattr(response, "headers", None) or {}
-    value = headers.get("retry-after") if hasattr(headers, "get") else None
+    # litellm keeps the provider's headers on the exception; its .response is synthetic.
+    headers = getattr(exc, "litellm_response_headers", None) or getattr(
+        getattr(exc, "response", None), "headers", None
+    )
+    value = headers.get("retry-after") if headers is not None and hasattr(headers, "get") else None
     try:
         return float(value) if value is not None else None
     except ValueError:
@@ -306,9 +308,14 @@ class LLM:
         started = time.perf_counter()
         if self.limiter is not None:
             self.limiter.bind(asyncio.get_running_loop())
-        result = await asyncio.to_thread(
-            self._structured_sync, response_model, messages, context, metrics
-        )
+        try:
+            result = await asyncio.to_thread(
+                self._structured_sync, response_model, messages, context, metrics
+            )
+        except NewsauditError as exc:
+            metrics.seconds = round(time.perf_counter() - started, 3)
+            exc.stage, exc.spent = stage, [metrics]
+            raise
         metrics.seconds = round(time.perf_counter() - started, 3)
         verifier = context.get("quotes")
         if verifier is not None:

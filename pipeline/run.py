@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 
 from pipeline import __version__
 from pipeline.config import Settings
+from pipeline.errors import NewsauditError
 from pipeline.ingest import RawDocument
 from pipeline.llm import LLM
 from pipeline.prompts import prompt_hash
@@ -52,20 +53,24 @@ async def audit(
     snap = settings.quote_snap_threshold
     article = clean(doc)
     stages = [StageMetrics(stage="clean", seconds=round(time.perf_counter() - started, 3))]
-    progress(f"{doc.id}: summarize")
-    summary, metrics = await summarize(article, llm=llm, snap_threshold=snap)
-    stages.append(metrics)
-    progress(f"{doc.id}: claims")
-    claims, metrics = await extract_claims(
-        article, llm=llm, max_claims=settings.max_claims, snap_threshold=snap
-    )
-    stages.append(metrics)
-    progress(f"{doc.id}: support ({len(claims)} claims)")
-    verdicts, metrics = await check_support(article, claims, llm=llm, snap_threshold=snap)
-    stages.append(metrics)
-    progress(f"{doc.id}: bias")
-    bias, metrics = await check_bias(article, llm=llm, snap_threshold=snap)
-    stages.append(metrics)
+    try:
+        progress(f"{doc.id}: summarize")
+        summary, metrics = await summarize(article, llm=llm, snap_threshold=snap)
+        stages.append(metrics)
+        progress(f"{doc.id}: claims")
+        claims, metrics = await extract_claims(
+            article, llm=llm, max_claims=settings.max_claims, snap_threshold=snap
+        )
+        stages.append(metrics)
+        progress(f"{doc.id}: support ({len(claims)} claims)")
+        verdicts, metrics = await check_support(article, claims, llm=llm, snap_threshold=snap)
+        stages.append(metrics)
+        progress(f"{doc.id}: bias")
+        bias, metrics = await check_bias(article, llm=llm, snap_threshold=snap)
+        stages.append(metrics)
+    except NewsauditError as exc:
+        exc.spent = [*stages, *exc.spent]  # what the article cost before it failed
+        raise
     return ArticleReport(
         newsaudit_version=__version__,
         created_at=datetime.now(UTC).isoformat(timespec="seconds"),

@@ -20,6 +20,7 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -100,12 +101,30 @@ def answer_for(schema: str, user: str) -> dict[str, Any]:
     raise ValueError(f"the fake server does not know the schema {schema!r}")
 
 
+@dataclass(frozen=True)
+class Fault:
+    """One scripted misbehaviour, served instead of (or before) a normal answer."""
+
+    status: int = 200
+    content: str | None = None  # "invalid_json", "schema" (valid JSON, wrong shape), "truncated"
+    headers: dict[str, str] = field(default_factory=dict)
+    delay_s: float = 0.0  # sleep first (then answer normally unless status/content say otherwise)
+    echo_auth: bool = False  # a careless provider: the request's Authorization in the error
+
+    @property
+    def label(self) -> str:
+        """How the request counter names a faulty answer."""
+        if self.status != 200:
+            return str(self.status)
+        return self.content or ("slow" if self.delay_s else "ok")
+
+
 class FakeServer:
     """The server and its script; use ``running()`` to start and stop it around a test."""
 
     def __init__(self, latency_s: float = 0.0) -> None:
         self.latency_s = latency_s
-        self.faults: list[tuple[int, dict[str, str]]] = []
+        self.faults: list[Fault] = []
         self.requests: Counter[str] = Counter()
         self.bodies: list[dict[str, Any]] = []  # every request body, in arrival order
         self.lock = threading.Lock()
@@ -121,8 +140,12 @@ class FakeServer:
     def fail_next(self, status: int, times: int = 1, retry_after: float | None = None) -> None:
         """Serve ``status`` to the next ``times`` requests, then answer normally."""
         headers = {"Retry-After": str(retry_after)} if retry_after is not None else {}
+        self.script(Fault(status=status, headers=headers), times)
+
+    def script(self, fault: Fault, times: int = 1) -> None:
+        """Serve ``fault`` to the next ``times`` requests, then answer normally."""
         with self.lock:
-            self.faults.extend([(status, headers)] * times)
+            self.faults.extend([fault] * times)
 
     @contextmanager
     def running(self) -> Iterator[FakeServer]:
@@ -135,7 +158,7 @@ class FakeServer:
             self.httpd.shutdown()
             self.httpd.server_close()
 
-    def _next_fault(self) -> tuple[int, dict[str, str]] | None:
+    def _next_fault(self) -> Fault | None:
         with self.lock:
             return self.faults.pop(0) if self.faults else None
 
@@ -163,18 +186,31 @@ class FakeServer:
                 if server.latency_s:
                     time.sleep(server.latency_s)
                 schema = request.get("response_format", {}).get("json_schema", {}).get("name", "")
-                user = request["messages"][-1]["content"]
+                # The stage prompt (re-asks append the model's answer and a correction after it).
+                user = next(m["content"] for m in request["messages"] if m["role"] == "user")
                 fault = server._next_fault()
                 if fault is None and ALWAYS_FAIL_MARKER in user:
-                    fault = (500, {})
+                    fault = Fault(status=500)
                 with server.lock:
                     server.bodies.append(request)
-                    server.requests[schema if fault is None else f"{schema}:{fault[0]}"] += 1
-                if fault is not None:
-                    error = {"message": f"fake fault {fault[0]}", "type": "server_error"}
-                    self._send(fault[0], {"error": error}, fault[1])
+                    server.requests[schema if fault is None else f"{schema}:{fault.label}"] += 1
+                if fault is not None and fault.delay_s:
+                    time.sleep(fault.delay_s)
+                if fault is not None and fault.status != 200:
+                    message = f"fake fault {fault.status}"
+                    if fault.echo_auth:
+                        message += f" for {self.headers.get('Authorization')}"
+                    error = {"message": message, "type": "server_error"}
+                    self._send(fault.status, {"error": error}, fault.headers)
                     return
                 content = json.dumps(answer_for(schema, user))
+                finish = "stop"
+                if fault is not None and fault.content == "invalid_json":
+                    content = "Sure! Here is the JSON you asked for: {claims: [oops"
+                elif fault is not None and fault.content == "schema":
+                    content = json.dumps({"unexpected": "shape"})
+                elif fault is not None and fault.content == "truncated":
+                    content, finish = content[: len(content) // 2], "length"
                 prompt = sum(len(m.get("content") or "") for m in request["messages"]) // 4
                 self._send(
                     200,
@@ -186,7 +222,7 @@ class FakeServer:
                         "choices": [
                             {
                                 "index": 0,
-                                "finish_reason": "stop",
+                                "finish_reason": finish,
                                 "message": {"role": "assistant", "content": content},
                             }
                         ],
