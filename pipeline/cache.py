@@ -14,6 +14,7 @@ import hashlib
 import json
 import os
 import tempfile
+from functools import cache
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -54,6 +55,11 @@ def run_fingerprint(settings: Settings) -> dict[str, Any]:
         "quote_snap_threshold": settings.quote_snap_threshold,
         "gguf": str(settings.server.gguf) if settings.embedded and settings.server.gguf else None,
     }
+
+
+@cache
+def _schema(model: type[BaseModel]) -> dict[str, Any]:
+    return model.model_json_schema()
 
 
 class StageCache:
@@ -102,7 +108,7 @@ class CachedLLM:
         return digest(
             {
                 "stage": stage,
-                "schema": response_model.model_json_schema(),
+                "schema": _schema(response_model),
                 "messages": messages,
                 "run": self.fingerprint,
                 "upstream": {s: prompt_hash(s) for s in UPSTREAM.get(stage, ())},

@@ -22,17 +22,28 @@ def estimate_tokens(messages: list[dict[str, str]]) -> int:
     return sum(len(str(m.get("content") or "")) for m in messages) // CHARS_PER_TOKEN + 1
 
 
+BURST_S = 1.0  # a bucket holds about one second of budget: no minute's worth in one burst
+
+
+def _bucket(per_minute: float | None) -> AsyncLimiter | None:
+    """A leaky bucket that lets ``per_minute`` through per minute, spread over the minute.
+
+    aiolimiter's capacity equals its rate per period, so a per-minute bucket would let a whole
+    minute's budget through at once; providers count in shorter windows than that.
+    """
+    if not per_minute:
+        return None
+    per_second = per_minute / SECONDS_PER_MINUTE
+    capacity = max(1.0, per_second * BURST_S)
+    return AsyncLimiter(capacity, capacity / per_second)
+
+
 class RateLimiter:
     """Requests and tokens per minute for one run; either limit may be None (unlimited)."""
 
-    def __init__(
-        self,
-        requests_per_minute: float | None,
-        tokens_per_minute: int | None,
-        period_s: float = SECONDS_PER_MINUTE,
-    ) -> None:
-        self.requests = AsyncLimiter(requests_per_minute, period_s) if requests_per_minute else None
-        self.tokens = AsyncLimiter(tokens_per_minute, period_s) if tokens_per_minute else None
+    def __init__(self, requests_per_minute: float | None, tokens_per_minute: int | None) -> None:
+        self.requests = _bucket(requests_per_minute)
+        self.tokens = _bucket(tokens_per_minute)
         self._loop: asyncio.AbstractEventLoop | None = None
 
     @property

@@ -182,7 +182,12 @@ class FakeServer:
                 self.wfile.write(data)
 
             def do_POST(self) -> None:
-                request = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                try:
+                    length = int(self.headers.get("Content-Length") or 0)
+                    request = json.loads(self.rfile.read(length))
+                except ValueError:
+                    self._send(400, {"error": {"message": "unreadable request body"}}, {})
+                    return
                 if server.latency_s:
                     time.sleep(server.latency_s)
                 schema = request.get("response_format", {}).get("json_schema", {}).get("name", "")

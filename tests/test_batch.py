@@ -353,26 +353,29 @@ def test_parquet_output_holds_one_row_per_report(tmp_path: Path, server: FakeSer
 
 
 def test_the_rate_limit_spaces_requests() -> None:
-    async def burst() -> float:
-        limiter = RateLimiter(requests_per_minute=2, tokens_per_minute=None, period_s=0.5)
+    async def burst(count: int) -> float:
+        limiter = RateLimiter(requests_per_minute=120, tokens_per_minute=None)
         limiter.bind(asyncio.get_running_loop())
         started = time.perf_counter()
         await asyncio.gather(
-            *(asyncio.to_thread(limiter.before_request_blocking, 10) for _ in range(6))
+            *(asyncio.to_thread(limiter.before_request_blocking, 10) for _ in range(count))
         )
         return time.perf_counter() - started
 
-    # 2 requests per 0.5 s: the first two pass at once, the other four need about 1 s more.
-    assert asyncio.run(burst()) >= 0.9
+    # 120 a minute is 2 a second, with a burst of one second's worth: not 120 at once.
+    assert asyncio.run(burst(2)) < 0.5
+    assert asyncio.run(burst(6)) >= 1.9
 
 
-def test_token_charges_larger_than_the_bucket_do_not_fail() -> None:
-    async def charge() -> None:
-        limiter = RateLimiter(requests_per_minute=None, tokens_per_minute=100, period_s=0.05)
-        await limiter.before_request(350)
-        await limiter.after_response(120)
+def test_token_charges_larger_than_the_bucket_are_paced_not_refused() -> None:
+    async def charge() -> float:
+        limiter = RateLimiter(requests_per_minute=None, tokens_per_minute=6000)  # 100 a second
+        started = time.perf_counter()
+        await limiter.before_request(250)
+        await limiter.after_response(50)
+        return time.perf_counter() - started
 
-    asyncio.run(charge())
+    assert 1.5 <= asyncio.run(charge()) < 5
 
 
 def test_the_batch_replays_the_recorded_seeds_like_single_article_runs(
