@@ -32,8 +32,10 @@ class RawDocument:
 
 def decode(data: bytes, name: str) -> str:
     """UTF-8 if it is, else the detected encoding; binary data is an input error."""
-    if not data.strip():
+    if not data:
         raise InputError(f"{name}: empty input")
+    if not data.strip():
+        raise InputError(f"{name}: only whitespace")
     if b"\x00" in data[:4096]:
         raise InputError(f"{name}: binary data, not an article")
     try:
@@ -42,10 +44,17 @@ def decode(data: bytes, name: str) -> str:
         matches = list(from_bytes(data))
         if not matches:
             raise InputError(f"{name}: not text in any known encoding") from None
-        # Near-ties on "chaos" are common for 8-bit codepages; language coherence breaks them.
+        # Near-ties on "chaos" are common for 8-bit codepages. Windows-1252, the web's most
+        # common legacy encoding, wins when one of them reads the same; else coherence decides.
         least = min(m.chaos for m in matches)
-        best = max((m for m in matches if m.chaos <= least + CHAOS_TIE), key=lambda m: m.coherence)
-        return str(best)
+        near = [m for m in matches if m.chaos <= least + CHAOS_TIE]
+        try:
+            western: str | None = data.decode("cp1252")
+        except UnicodeDecodeError:
+            western = None
+        if western is not None and any(str(m) == western for m in near):
+            return western
+        return str(max(near, key=lambda m: m.coherence))
 
 
 def _looks_like_html(text: str) -> bool:

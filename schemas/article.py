@@ -18,6 +18,8 @@ class Article(BaseModel):
     title: str | None = None
     byline: str | None = None
     published: str | None = Field(None, description="date as found, ISO 8601 when parseable")
+    language: str | None = Field(None, description="detected ISO 639-1 code of the body")
+    language_confidence: float | None = Field(None, description="0-1, of the detection")
     paragraphs: list[str] = Field(description="body paragraphs in order (headings included)")
     removed: list[str] = Field(default_factory=list, description="lines dropped as boilerplate")
 

@@ -104,3 +104,46 @@ def test_title_without_body_is_an_input_error() -> None:
     doc = RawDocument(id="t", source="t.txt", kind="text", content="Big News Today!\n\nShare\n")
     with pytest.raises(InputError, match=r"t\.txt: a title but no body"):
         clean(doc)
+
+
+def test_a_dateline_on_its_own_is_the_date_not_a_paragraph() -> None:
+    doc = RawDocument(
+        id="d",
+        source="d.txt",
+        kind="text",
+        content="Council Approves Budget\n\n14 March 2026\n\n"
+        "The council approved the budget on Tuesday after a long debate in the chamber.",
+    )
+    article = clean(doc)
+    assert article.published == "2026-03-14"
+    assert article.paragraphs == [
+        "The council approved the budget on Tuesday after a long debate in the chamber."
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        (
+            "Der Stadtrat hat am Dienstag mit großer Mehrheit beschlossen, die Wasserpreise "
+            "im Juli um achtzehn Prozent zu erhöhen, wie die Verwaltung mitteilte.",
+            "de",
+        ),
+        (
+            "El ayuntamiento aprobó el martes una subida del dieciocho por ciento en el precio "
+            "del agua, según informó el tesorero municipal en la sesión plenaria.",
+            "es",
+        ),
+    ],
+)
+def test_an_article_in_another_language_is_cleaned_and_its_language_recorded(
+    text: str, code: str
+) -> None:
+    article = clean(RawDocument(id="x", source="x.txt", kind="text", content=text))
+    assert article.paragraphs == [text]
+    assert article.language == code and (article.language_confidence or 0) > 0.9
+
+
+def test_the_seeds_are_detected_as_english() -> None:
+    for seed in SEEDS:
+        assert clean(read_document(str(SEEDS_DIR / seed))).language == "en"

@@ -95,7 +95,7 @@ def test_check_replays_a_seed_end_to_end(tmp_path: Path) -> None:
 def test_stdin_is_read_and_named_in_errors() -> None:
     result = runner.invoke(app, ["check", "-"], input="   \n")
     assert result.exit_code == 2
-    _one_line_error(result.stderr, "<stdin>: empty input")
+    _one_line_error(result.stderr, "<stdin>: only whitespace")
 
 
 def test_bad_config_value_is_a_config_error(tmp_path: Path) -> None:

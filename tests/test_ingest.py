@@ -18,7 +18,11 @@ def test_url_is_refused_clearly() -> None:
 
 @pytest.mark.parametrize(
     ("data", "problem"),
-    [(b"", "empty input"), (b"  \n\t \n", "empty input"), (b"\x00\x01\x02binary", "binary data")],
+    [
+        (b"", "empty input"),
+        (b"  \n\t \n", "only whitespace"),
+        (b"\x00\x01\x02binary", "binary data"),
+    ],
 )
 def test_unreadable_files_name_the_file_and_problem(
     tmp_path: Path, data: bytes, problem: str

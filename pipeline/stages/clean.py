@@ -10,8 +10,10 @@ from __future__ import annotations
 import json
 import re
 from datetime import datetime
+from functools import cache
 
 import trafilatura
+from py3langid.langid import MODEL_FILE, LanguageIdentifier
 
 from pipeline.errors import InputError
 from pipeline.ingest import RawDocument
@@ -56,6 +58,7 @@ DATE = re.compile(
 GENERIC_AUTHORS = {"admin", "administrator", "staff", "editor", "editorial team", "newsroom"}
 TITLE_MAX_WORDS = 30
 PROSE_MIN_WORDS = 8
+LANGUAGE_MIN_WORDS = 5  # below this a language guess is noise
 SENTENCE_END = tuple(".!?\"'”’)…]")
 
 
@@ -102,6 +105,9 @@ def _take_metadata(line: str, meta: _Meta, removed: list[str]) -> str | None:
     if dated := DATE_PREFIX.match(line):
         meta.published = meta.published or iso_date(dated["date"])
         return dated["rest"].strip()
+    if (alone := DATE.fullmatch(line.strip(" |,-–—"))) and not meta.published:
+        meta.published = iso_date(alone.group(0))  # a dateline on its own
+        return None
     if (by := BYLINE.match(line)) and not is_prose(line):
         removed.append(line)
         rest = by["rest"]
@@ -154,6 +160,19 @@ def _from_html(html: str, source: str) -> tuple[str, _Meta]:
     return str(data.get("text") or ""), meta
 
 
+@cache
+def _identifier() -> LanguageIdentifier:
+    return LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+
+
+def detect_language(text: str) -> tuple[str | None, float | None]:
+    """ISO 639-1 code and probability of the text's language (py3langid), None if unsure."""
+    if len(text.split()) < LANGUAGE_MIN_WORDS:
+        return None, None
+    code, probability = _identifier().classify(text)
+    return str(code), round(float(probability), 3)
+
+
 def clean(doc: RawDocument) -> Article:
     """Turn one raw document into a clean article; an article with no body is an input error."""
     if doc.kind == "html":
@@ -170,6 +189,7 @@ def clean(doc: RawDocument) -> Article:
         if doc.kind == "html":
             what = "HTML page has no article body"
         raise InputError(f"{doc.source}: {what} after removing boilerplate")
+    language, confidence = detect_language("\n".join(paragraphs))
     return Article(
         id=doc.id,
         source=doc.source,
@@ -177,6 +197,8 @@ def clean(doc: RawDocument) -> Article:
         title=meta.title,
         byline=meta.byline,
         published=meta.published,
+        language=language,
+        language_confidence=confidence,
         paragraphs=paragraphs,
         removed=removed,
     )
