@@ -52,6 +52,7 @@ def run_fingerprint(settings: Settings) -> dict[str, Any]:
         "max_tokens": settings.max_tokens,
         "max_reasks": settings.max_reasks,
         "max_claims": settings.max_claims,
+        "max_chunk_tokens": settings.max_chunk_tokens,
         "quote_snap_threshold": settings.quote_snap_threshold,
         "gguf": str(settings.server.gguf) if settings.embedded and settings.server.gguf else None,
     }

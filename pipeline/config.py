@@ -82,6 +82,12 @@ class Settings(BaseSettings):
     retry_max_s: float = 30.0
     timeout_s: float = 600.0
     max_claims: int = Field(10, ge=1, le=50)
+    max_chunk_tokens: int = Field(
+        3000, ge=200, description="article tokens per call; longer articles are split in parts"
+    )
+    max_chunks: int = Field(
+        4, ge=1, le=100, description="most parts an article may be split into; beyond: refused"
+    )
     quote_snap_threshold: float = Field(90.0, ge=50, le=100)
     server: ServerSettings = Field(default_factory=ServerSettings)
     batch: BatchSettings = Field(default_factory=BatchSettings)

@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pipeline.errors import InputError
 from pipeline.ingest import RawDocument, read_document
@@ -147,3 +149,38 @@ def test_an_article_in_another_language_is_cleaned_and_its_language_recorded(
 def test_the_seeds_are_detected_as_english() -> None:
     for seed in SEEDS:
         assert clean(read_document(str(SEEDS_DIR / seed))).language == "en"
+
+
+@given(
+    text=st.text(max_size=800)
+    | st.lists(
+        st.sampled_from(
+            [
+                "Home » News",
+                "By Staff",
+                "Subscribe to our newsletter",
+                "2026-03-14",
+                "The council approved the budget on Tuesday after a long debate.",
+                "",
+                "<p>",
+                "</article>",
+                "Share",
+                "“Quoted words,” she said.",
+            ]
+        ),
+        max_size=20,
+    ).map("\n".join),
+    kind=st.sampled_from(["text", "html"]),
+)
+@settings(max_examples=200, deadline=None)
+def test_the_cleaner_never_crashes_and_never_invents_text(text: str, kind: str) -> None:
+    doc = RawDocument(id="f", source="fuzz.txt", kind=kind, content=text)  # type: ignore[arg-type]
+    try:
+        article = clean(doc)
+    except InputError as exc:
+        assert str(exc).startswith("fuzz.txt: ")
+        return
+    assert article.paragraphs
+    if kind == "text":
+        for paragraph in article.paragraphs:
+            assert paragraph in text
