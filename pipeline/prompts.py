@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import types
 import typing
 from enum import Enum
@@ -25,9 +26,23 @@ def _source(name: str) -> str:
 @cache
 def _env() -> SandboxedEnvironment:
     # Templates load from the installed prompts package, so a wheel install works too.
-    return SandboxedEnvironment(
+    env = SandboxedEnvironment(
         loader=FunctionLoader(_source), undefined=StrictUndefined, autoescape=False
     )
+    env.filters["as_data"] = as_data
+    return env
+
+
+_DELIMITER = re.compile(r"<(/?)(article)\b", re.IGNORECASE)
+
+
+def as_data(text: object) -> str:
+    """Article text that cannot close or reopen the <article> block it is placed in.
+
+    An article holding '</article>' followed by a fake system message would otherwise end the
+    data block early in the model's eyes; the tag is shown escaped, everything else verbatim.
+    """
+    return _DELIMITER.sub(r"&lt;\1\2", str(text))
 
 
 def prompt_hash(stage: str) -> str:

@@ -32,6 +32,7 @@ from schemas.report import ArticleReport
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS_DIR = ROOT / "tests" / "fixtures" / "seeds"
+HOSTILE_DIR = ROOT / "tests" / "fixtures" / "hostile"
 CASSETTES = ROOT / "cassettes"
 EXAMPLES = ROOT / "examples"
 SEEDS = sorted(p.name for p in SEEDS_DIR.glob("*.txt"))
@@ -122,27 +123,60 @@ def model_endpoint(recording: bool) -> Iterator[tuple[str, str]]:
         yield f"openai/{weights_for(settings.model).alias}", REPLAY_API_BASE
 
 
-@pytest.fixture(scope="session")
-def seed_reports(
-    recording: bool, record_mode: str, model_endpoint: tuple[str, str]
+def _replay(
+    files: list[Path],
+    cassettes: str,
+    *,
+    recording: bool,
+    record_mode: str,
+    model_endpoint: tuple[str, str],
+    examples: Path | None,
 ) -> dict[str, ArticleReport]:
-    """Every stage run on every seed through litellm's real HTTP path, replayed from cassettes."""
+    """Every stage run on each file through litellm's real HTTP path, one cassette per file."""
     settings = replay_settings()
     model, api_base = model_endpoint
     llm = LLM(settings, model=model, api_base=api_base)
     recorder = make_vcr(recording, record_mode)
     reports = {}
-    for seed in SEEDS:
-        stem = Path(seed).stem
-        fresh = recording and (record_mode == "all" or not (CASSETTES / f"{stem}.yaml").exists())
-        with recorder.use_cassette(f"{stem}.yaml"):
-            doc = replace(
-                read_document(str(SEEDS_DIR / seed)), source=f"tests/fixtures/seeds/{seed}"
-            )
+    for path in files:
+        cassette = f"{cassettes}{path.stem}.yaml"
+        fresh = recording and (record_mode == "all" or not (CASSETTES / cassette).exists())
+        with recorder.use_cassette(cassette):
+            doc = replace(read_document(str(path)), source=str(path.relative_to(ROOT)))
             report = asyncio.run(audit(doc, llm=llm, settings=settings))
-        reports[seed] = report
-        if fresh:
-            EXAMPLES.mkdir(exist_ok=True)
-            (EXAMPLES / f"{stem}.json").write_text(to_json(report) + "\n", encoding="utf-8")
-            (EXAMPLES / f"{stem}.md").write_text(to_markdown(report), encoding="utf-8")
+        reports[path.name] = report
+        if fresh and examples is not None:
+            examples.mkdir(exist_ok=True)
+            (examples / f"{path.stem}.json").write_text(to_json(report) + "\n", encoding="utf-8")
+            (examples / f"{path.stem}.md").write_text(to_markdown(report), encoding="utf-8")
     return reports
+
+
+@pytest.fixture(scope="session")
+def seed_reports(
+    recording: bool, record_mode: str, model_endpoint: tuple[str, str]
+) -> dict[str, ArticleReport]:
+    """Every stage run on every seed, replayed from cassettes/ (examples/ when recording)."""
+    return _replay(
+        [SEEDS_DIR / seed for seed in SEEDS],
+        "",
+        recording=recording,
+        record_mode=record_mode,
+        model_endpoint=model_endpoint,
+        examples=EXAMPLES,
+    )
+
+
+@pytest.fixture(scope="session")
+def hostile_reports(
+    recording: bool, record_mode: str, model_endpoint: tuple[str, str]
+) -> dict[str, ArticleReport]:
+    """Articles carrying prompt injections, replayed from cassettes/hostile/."""
+    return _replay(
+        sorted(HOSTILE_DIR.glob("*.txt")),
+        "hostile/",
+        recording=recording,
+        record_mode=record_mode,
+        model_endpoint=model_endpoint,
+        examples=None,
+    )
