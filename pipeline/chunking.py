@@ -16,7 +16,7 @@ from schemas.bias import BiasAssessment, BiasKind, Slant
 from schemas.report import StageMetrics
 from schemas.summary import Summary
 
-CHARS_PER_TOKEN = 4  # the same provider-independent estimate the rate limiter uses
+CHARS_PER_TOKEN = 4  # provider-independent; exact counts would need each model's tokenizer
 BOUNDARIES = (re.compile(r"\n\s*\n"), re.compile(r"(?<=[.!?…])\s+"), re.compile(r"\s+"))
 SLANT_ORDER = [Slant.neutral, Slant.slightly_slanted, Slant.strongly_slanted]
 MAX_BULLETS = 5

@@ -34,7 +34,7 @@ from tenacity import (
 
 from pipeline.config import Settings
 from pipeline.errors import ConfigError, NewsauditError, ProviderError, ValidationFailure
-from pipeline.ratelimit import RateLimiter, estimate_tokens
+from pipeline.ratelimit import RateLimiter, estimate_message_tokens
 from schemas.report import StageMetrics
 
 litellm.suppress_debug_info = True
@@ -201,7 +201,9 @@ class LLM:
                     if attempt.retry_state.attempt_number > 1:
                         metrics.transport_retries += 1
                     if self.limiter is not None:
-                        self.limiter.before_request_blocking(estimate_tokens(kwargs["messages"]))
+                        self.limiter.before_request_blocking(
+                            estimate_message_tokens(kwargs["messages"])
+                        )
                     return litellm.completion(**kwargs, num_retries=0, max_retries=0)
         except TRANSIENT as exc:
             raise ProviderError(

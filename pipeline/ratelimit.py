@@ -13,13 +13,14 @@ import asyncio
 
 from aiolimiter import AsyncLimiter
 
+from pipeline.chunking import estimate_tokens
+
 SECONDS_PER_MINUTE = 60.0
-CHARS_PER_TOKEN = 4  # a provider-independent estimate; exact counting would need each tokenizer
 
 
-def estimate_tokens(messages: list[dict[str, str]]) -> int:
+def estimate_message_tokens(messages: list[dict[str, str]]) -> int:
     """A rough prompt token count, good enough to pace a tokens-per-minute budget."""
-    return sum(len(str(m.get("content") or "")) for m in messages) // CHARS_PER_TOKEN + 1
+    return estimate_tokens("".join(str(m.get("content") or "") for m in messages))
 
 
 BURST_S = 1.0  # a bucket holds about one second of budget: no minute's worth in one burst

@@ -29,6 +29,7 @@ from pipeline.report import to_json, to_markdown
 from pipeline.run import audit
 from pipeline.server import LocalServer, weights_for
 from schemas.report import ArticleReport
+from tests.fake_server import FakeServer
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS_DIR = ROOT / "tests" / "fixtures" / "seeds"
@@ -93,6 +94,14 @@ def make_vcr(record: bool, mode: str = "all") -> vcr.VCR:
 def replay_settings() -> Settings:
     """Default settings, with no config file (retries do not shape request bodies)."""
     return load_settings(os.devnull, retry_attempts=1)  # a cassette miss fails at once
+
+
+@pytest.fixture
+def server() -> Iterator[FakeServer]:
+    """The scriptable fake OpenAI-compatible server, on 127.0.0.1 for one test."""
+    fake = FakeServer()
+    with fake.running():
+        yield fake
 
 
 @pytest.fixture(scope="session")

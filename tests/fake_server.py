@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import re
+import sys
 import threading
 import time
 from collections import Counter
@@ -101,6 +102,14 @@ def answer_for(schema: str, user: str) -> dict[str, Any]:
     raise ValueError(f"the fake server does not know the schema {schema!r}")
 
 
+class _QuietServer(ThreadingHTTPServer):
+    """Clients that hang up (a killed batch) are expected here, not worth a traceback."""
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
+
+
 @dataclass(frozen=True)
 class Fault:
     """One scripted misbehaviour, served instead of (or before) a normal answer."""
@@ -128,7 +137,7 @@ class FakeServer:
         self.requests: Counter[str] = Counter()
         self.bodies: list[dict[str, Any]] = []  # every request body, in arrival order
         self.lock = threading.Lock()
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self.httpd = _QuietServer(("127.0.0.1", 0), self._handler())
         self.httpd.daemon_threads = True
 
     @property

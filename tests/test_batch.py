@@ -37,13 +37,6 @@ from tests.fake_server import ALWAYS_FAIL_MARKER, FakeServer, synthetic_records
 SYNTHETIC = 6
 
 
-@pytest.fixture
-def server() -> Iterator[FakeServer]:
-    fake = FakeServer()
-    with fake.running():
-        yield fake
-
-
 def settings_for(server: FakeServer, **batch: Any) -> Settings:
     return Settings(
         model="openai/fake-model",

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -18,13 +17,6 @@ from schemas.report import ArticleReport
 from tests.fake_server import FakeServer, Fault, synthetic_records
 
 DOC = RawDocument(id="a", source="test", kind="text", content=synthetic_records(1)[0]["text"])
-
-
-@pytest.fixture
-def server() -> Iterator[FakeServer]:
-    fake = FakeServer()
-    with fake.running():
-        yield fake
 
 
 def run(server: FakeServer, **settings: Any) -> ArticleReport:
