@@ -32,7 +32,7 @@ from pipeline import __version__
 from pipeline.cache import CachedLLM, StageCache, digest, run_fingerprint
 from pipeline.config import Settings
 from pipeline.errors import InputError, NewsauditError
-from pipeline.ingest import RawDocument, decode, from_record, read_document
+from pipeline.ingest import RawDocument, decode, from_record, parse_document
 from pipeline.llm import describe_failure
 from pipeline.prompts import prompt_hash
 from pipeline.ratelimit import RateLimiter
@@ -42,7 +42,7 @@ from schemas.report import ArticleReport, StageMetrics
 
 REPORTS, ERRORS, SUMMARY = "reports.jsonl", "errors.jsonl", "summary.json"
 PARQUET = "reports.parquet"
-FILE_SUFFIXES = {".txt", ".text", ".html", ".htm", ".xhtml", ".json", ".jsonl"}
+FILE_SUFFIXES = {".txt", ".text", ".html", ".htm", ".xhtml", ".json", ".jsonl", ".parquet"}
 GLOB_CHARS = set("*?[")
 ERROR_TYPES = {
     "InputError": "input_error",
@@ -65,33 +65,77 @@ class Item:
 # Inputs ---------------------------------------------------------------------------------------
 
 
+def jsonl_item(raw: bytes, path: str, number: int) -> Item | None:
+    """Line ``number`` of a JSONL file as an item (None for a blank line)."""
+    name = f"{path}:{number}"
+    if not raw.strip():
+        return None
+    try:
+        record = json.loads(decode(raw, name))
+        if not isinstance(record, dict):
+            raise InputError(f"{name}: a JSONL line must be one object (an article record)")
+        record = {"source": path, **record, "id": record.get("id") or f"{Path(path).stem}-{number}"}
+        return Item(name, doc=from_record(record, name))
+    except json.JSONDecodeError as exc:
+        return Item(name, error=InputError(f"{name}: invalid JSON: {exc.msg}"))
+    except InputError as exc:
+        return Item(name, error=exc)
+
+
+def record_item(record: dict[str, Any], name: str) -> Item:
+    """An article record (a Parquet row) as an item."""
+    try:
+        return Item(name, doc=from_record({"source": name, **record}, name))
+    except InputError as exc:
+        return Item(name, error=exc)
+
+
+def _parquet_items(path: Path) -> Iterator[Item]:
+    parquet = _pyarrow_parquet()
+    number = 0
+    for batch in parquet.ParquetFile(path).iter_batches():
+        for record in batch.to_pylist():
+            number += 1
+            yield record_item(record, f"{path}:{number}")
+
+
+def _pyarrow_parquet() -> Any:
+    try:
+        import pyarrow.parquet as parquet
+    except ImportError as exc:
+        raise NewsauditError("Parquet needs pyarrow: pip install 'newsaudit[parquet]'") from exc
+    return parquet
+
+
+def file_item(data: bytes, path: str) -> Item:
+    """A whole .txt/.html/.json file as an item."""
+    try:
+        return Item(path, doc=parse_document(data, path))
+    except InputError as exc:
+        return Item(path, error=exc)
+
+
 def _jsonl_items(path: Path) -> Iterator[Item]:
     with path.open("rb") as handle:
         for number, raw in enumerate(handle, start=1):
-            name = f"{path}:{number}"
-            if not raw.strip():
-                continue
-            try:
-                record = json.loads(decode(raw, name))
-                if not isinstance(record, dict):
-                    raise InputError(f"{name}: a JSONL line must be one object (an article record)")
-                ident = record.get("id") or f"{path.stem}-{number}"
-                record = {"source": str(path), **record, "id": ident}
-                yield Item(name, doc=from_record(record, name))
-            except json.JSONDecodeError as exc:
-                yield Item(name, error=InputError(f"{name}: invalid JSON: {exc.msg}"))
-            except InputError as exc:
-                yield Item(name, error=exc)
+            item = jsonl_item(raw, str(path), number)
+            if item is not None:
+                yield item
 
 
 def _file_items(path: Path) -> Iterator[Item]:
     if path.suffix.lower() == ".jsonl":
         yield from _jsonl_items(path)
         return
+    if path.suffix.lower() == ".parquet":
+        yield from _parquet_items(path)
+        return
     try:
-        yield Item(str(path), doc=read_document(str(path)))
-    except InputError as exc:
-        yield Item(str(path), error=exc)
+        data = path.read_bytes()
+    except OSError as exc:
+        yield Item(str(path), error=InputError(f"{path}: unreadable: {exc.strerror}"))
+        return
+    yield file_item(data, str(path))
 
 
 def _paths(location: str) -> list[Path]:
@@ -120,6 +164,8 @@ def count_inputs(location: str) -> int:
         if path.suffix.lower() == ".jsonl":
             with path.open("rb") as handle:
                 total += sum(1 for line in handle if line.strip())
+        elif path.suffix.lower() == ".parquet":
+            total += _pyarrow_parquet().ParquetFile(path).metadata.num_rows
         else:
             total += 1
     return total
@@ -197,6 +243,51 @@ def _keep_latest_errors(path: Path, done: set[str]) -> None:
         encoding="utf-8",
     )
     os.replace(tmp, path)
+
+
+Outcome = tuple[str, dict[str, Any]]  # ("report" | "error" | "skipped", record)
+
+
+def error_record(item: Item, key: str | None, exc: BaseException) -> dict[str, Any]:
+    """The errors.jsonl record of one failed article."""
+    return {
+        "key": key,
+        "id": item.doc.id if item.doc else None,
+        "input": item.name,
+        "error_type": ERROR_TYPES.get(type(exc).__name__, "internal_error"),
+        "message": describe_failure(exc if isinstance(exc, Exception) else Exception()),
+        "exception": type(exc).__name__,
+        "stage": getattr(exc, "stage", None),
+        "spent": _spent(getattr(exc, "spent", [])),
+        "at": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+
+
+async def process_item(
+    item: Item,
+    llm: StructuredLLM,
+    settings: Settings,
+    fingerprint: dict[str, Any],
+    done: set[str],
+) -> Outcome:
+    """One input through ``audit``: the per-article step of every engine. Never raises."""
+    if item.doc is None:
+        return "error", error_record(item, None, item.error or InputError(f"{item.name}: ?"))
+    key = article_key(item.doc, fingerprint)
+    if key in done:
+        return "skipped", {"key": key}
+    done.add(key)  # a duplicate record later in the input is not run twice
+    try:
+        report = await audit(item.doc, llm=llm, settings=settings)
+    except Exception as exc:  # one article's failure never costs the others
+        return "error", error_record(item, key, exc)
+    record = {
+        "key": key,
+        "id": item.doc.id,
+        "input": item.name,
+        "report": report.model_dump(mode="json"),
+    }
+    return "report", record
 
 
 def _spent(stages: list[StageMetrics]) -> dict[str, int]:
@@ -286,6 +377,8 @@ class BatchRun:
     out_dir: Path
     fmt: str = "jsonl"
     cache_dir: Path | None = None
+    engine: str = "local"  # or "ray" (pipeline.ray_engine)
+    address: str | None = None  # --engine ray: the cluster to join; None starts a local one
     llm_factory: Callable[[Settings, RateLimiter], Any] = open_llm
     stats: BatchStats = field(default_factory=BatchStats)
 
@@ -293,29 +386,33 @@ class BatchRun:
         """Audit every input not already done; returns the run's figures."""
         self.out_dir.mkdir(parents=True, exist_ok=True)
         fingerprint = run_fingerprint(self.settings)
-        self.stats = stats = BatchStats(total=count_inputs(self.source))
+        remote = "://" in self.source
+        self.stats = stats = BatchStats(total=0 if remote else count_inputs(self.source))
         reports = JsonLines(self.out_dir / REPORTS)
         done = {str(r["key"]) for r in reports.records() if "key" in r}
         _keep_latest_errors(self.out_dir / ERRORS, done)
         errors = JsonLines(self.out_dir / ERRORS)
         limits = self.settings.batch
-        limiter = RateLimiter(limits.requests_per_minute, limits.tokens_per_minute)
-        loop = asyncio.get_running_loop()
-        # Each article in flight holds at most one worker thread (the sync litellm call).
-        loop.set_default_executor(ThreadPoolExecutor(max_workers=limits.concurrency + 2))
+        cache_dir = (self.cache_dir or self.out_dir / "cache") if limits.cache else None
         cached: CachedLLM | None = None
         try:
-            with self.llm_factory(self.settings, limiter) as raw_llm:
-                llm: StructuredLLM = raw_llm
-                if limits.cache:
-                    cache = StageCache(self.cache_dir or self.out_dir / "cache")
-                    llm = cached = CachedLLM(raw_llm, cache, self.settings)
-                items = iter_inputs(self.source)
-                workers = [
-                    self._worker(items, llm, fingerprint, done, reports, errors, on_change)
-                    for _ in range(limits.concurrency)
-                ]
-                await asyncio.gather(*workers)
+            if self.engine == "ray":
+                await self._run_ray(done, cache_dir, reports, errors, on_change)
+            else:
+                limiter = RateLimiter(limits.requests_per_minute, limits.tokens_per_minute)
+                loop = asyncio.get_running_loop()
+                # Each article in flight holds at most one worker thread (the sync litellm call).
+                loop.set_default_executor(ThreadPoolExecutor(max_workers=limits.concurrency + 2))
+                with self.llm_factory(self.settings, limiter) as raw_llm:
+                    llm: StructuredLLM = raw_llm
+                    if cache_dir is not None:
+                        llm = cached = CachedLLM(raw_llm, StageCache(cache_dir), self.settings)
+                    items = iter_inputs(self.source)
+                    workers = [
+                        self._worker(items, llm, fingerprint, done, reports, errors, on_change)
+                        for _ in range(limits.concurrency)
+                    ]
+                    await asyncio.gather(*workers)
         except asyncio.CancelledError:
             stats.interrupted = True
             raise
@@ -330,6 +427,33 @@ class BatchRun:
             write_parquet(self.out_dir / REPORTS, self.out_dir / PARQUET)
         return stats
 
+    async def _run_ray(
+        self,
+        done: set[str],
+        cache_dir: Path | None,
+        reports: JsonLines,
+        errors: JsonLines,
+        on_change: Callable[[BatchStats], None],
+    ) -> None:
+        from pipeline.ray_engine import audit_on_ray
+
+        remote = "://" in self.source
+        locations = [self.source] if remote else [str(p) for p in _paths(self.source)]
+        outcomes = audit_on_ray(self.settings, locations, done, cache_dir, self.address)
+        written = set(done)
+        while True:
+            # Ray blocks while it waits for results; the loop stays free for signals.
+            outcome = await asyncio.to_thread(next, outcomes, None)
+            if outcome is None:
+                return
+            kind, record = outcome
+            if kind == "report":
+                if record["key"] in written:
+                    continue  # the same article in two actors' batches: keep the first
+                written.add(str(record["key"]))
+            self.record(outcome, reports, errors)
+            on_change(self.stats)
+
     async def _worker(
         self,
         items: Iterator[Item],
@@ -342,53 +466,27 @@ class BatchRun:
     ) -> None:
         stats = self.stats
         for item in items:  # workers share one iterator: each item is taken exactly once
-            if item.doc is None:
-                self._fail(errors, item, None, item.error or InputError(f"{item.name}: unreadable"))
-                on_change(stats)
-                continue
-            key = article_key(item.doc, fingerprint)
-            if key in done:
-                stats.skipped += 1
-                on_change(stats)
-                continue
-            done.add(key)  # a duplicate record later in the input is not run twice
             stats.in_flight += 1
             on_change(stats)
             try:
-                report = await audit(item.doc, llm=llm, settings=self.settings)
-            except Exception as exc:  # one article's failure never costs the others
-                self._fail(errors, item, key, exc)
-            else:
-                reports.append(
-                    {
-                        "key": key,
-                        "id": item.doc.id,
-                        "input": item.name,
-                        "report": report.model_dump(mode="json"),
-                    }
-                )
-                stats.add_report(report)
+                outcome = await process_item(item, llm, self.settings, fingerprint, done)
             finally:
                 stats.in_flight -= 1
-                on_change(stats)
+            self.record(outcome, reports, errors)
+            on_change(stats)
 
-    def _fail(self, errors: JsonLines, item: Item, key: str | None, exc: BaseException) -> None:
-        kind = ERROR_TYPES.get(type(exc).__name__, "internal_error")
-        self.stats.failed += 1
-        self.stats.failures[kind] += 1
-        errors.append(
-            {
-                "key": key,
-                "id": item.doc.id if item.doc else None,
-                "input": item.name,
-                "error_type": kind,
-                "message": describe_failure(exc if isinstance(exc, Exception) else Exception()),
-                "exception": type(exc).__name__,
-                "stage": getattr(exc, "stage", None),
-                "spent": _spent(getattr(exc, "spent", [])),
-                "at": datetime.now(UTC).isoformat(timespec="seconds"),
-            }
-        )
+    def record(self, outcome: Outcome, reports: JsonLines, errors: JsonLines) -> None:
+        """Write one article's outcome (from either engine) and count it."""
+        kind, record = outcome
+        if kind == "skipped":
+            self.stats.skipped += 1
+        elif kind == "report":
+            reports.append(record)
+            self.stats.add_report(ArticleReport.model_validate(record["report"]))
+        else:
+            errors.append(record)
+            self.stats.failed += 1
+            self.stats.failures[record["error_type"]] += 1
 
     def _write_summary(self, fingerprint: dict[str, Any], cached: CachedLLM | None) -> None:
         stats = self.stats
@@ -405,6 +503,7 @@ class BatchRun:
             else self.settings.model.split("/")[0],
             "run_fingerprint": fingerprint,
             "prompt_hashes": {stage: prompt_hash(stage) for stage in LLM_STAGES},
+            "engine": self.engine,
             "concurrency": self.settings.batch.concurrency,
             "requests_per_minute": self.settings.batch.requests_per_minute,
             "tokens_per_minute": self.settings.batch.tokens_per_minute,
@@ -437,11 +536,11 @@ def write_parquet(jsonl: Path, target: Path) -> None:
     """Reports as Parquet: a few columns to query, and the whole report as JSON text."""
     try:
         import pyarrow as pa
-        import pyarrow.parquet as pq
     except ImportError as exc:
         raise NewsauditError(
             "--format parquet needs pyarrow: pip install 'newsaudit[parquet]'"
         ) from exc
+    pq = _pyarrow_parquet()
     rows = list(_parquet_rows(JsonLines(jsonl).records()))
     table = pa.Table.from_pylist(rows, schema=_parquet_schema(pa))
     tmp = target.with_suffix(".tmp")

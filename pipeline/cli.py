@@ -32,6 +32,13 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
 EXIT_SOME_FAILED = 7
 
 
+class Engine(StrEnum):
+    """Where a batch runs."""
+
+    local = "local"
+    ray = "ray"
+
+
 class BatchFormat(StrEnum):
     """Report file formats of a batch."""
 
@@ -126,6 +133,16 @@ def batch(
     rpm: Annotated[float | None, typer.Option("--rpm", help="requests per minute cap")] = None,
     tpm: Annotated[int | None, typer.Option("--tpm", help="tokens per minute cap")] = None,
     no_cache: Annotated[bool, typer.Option("--no-cache", help="ignore the stage cache")] = False,
+    engine: Annotated[
+        Engine, typer.Option("--engine", help="local asyncio workers, or Ray Data actors")
+    ] = Engine.local,
+    address: Annotated[
+        str | None,
+        typer.Option("--address", help="--engine ray: cluster to join (ray://host:10001, auto)"),
+    ] = None,
+    actors: Annotated[
+        int | None, typer.Option("--actors", min=1, help="--engine ray: actors (LLM clients)")
+    ] = None,
     cache_dir: Annotated[
         Path | None, typer.Option("--cache-dir", help="stage cache (default: OUT/cache)")
     ] = None,
@@ -146,12 +163,21 @@ def batch(
             "requests_per_minute": rpm,
             "tokens_per_minute": tpm,
             "cache": False if no_cache else None,
+            "ray_actors": actors,
         }.items()
         if value is not None
     }
     try:
         settings = _settings(config, model, api_base, batch=batch_overrides or None)
-        run = BatchRun(settings, source, out, fmt=fmt.value, cache_dir=cache_dir)
+        run = BatchRun(
+            settings,
+            source,
+            out,
+            fmt=fmt.value,
+            cache_dir=cache_dir,
+            engine=engine.value,
+            address=address,
+        )
         if settings.embedded and not quiet:
             _err(f"newsaudit: starting the embedded model ({settings.model})")
         with BatchProgress(every_s=settings.batch.log_every_s) as progress:

@@ -95,15 +95,21 @@ def read_document(location: str) -> RawDocument:
         if not path.is_file():
             raise InputError(f"{location}: no such file")
         name, data = location, path.read_bytes()
+    ident = Path(name).stem if location != "-" else "stdin"
+    return parse_document(data, name, ident)
+
+
+def parse_document(data: bytes, name: str, ident: str | None = None) -> RawDocument:
+    """An article from a file's bytes: a JSON record, HTML or plain text, judged by content."""
     text = decode(data, name)
     if not text.strip():
         raise InputError(f"{name}: only whitespace")
-    ident = Path(name).stem if location != "-" else "stdin"
-    if location.endswith(".json") or text.lstrip().startswith("{"):
+    ident = ident or Path(name).stem
+    if name.endswith(".json") or text.lstrip().startswith("{"):
         try:
             record = json.loads(text)
         except json.JSONDecodeError as exc:
-            if location.endswith(".json"):
+            if name.endswith(".json"):
                 raise InputError(f"{name}: invalid JSON: {exc.msg} at line {exc.lineno}") from None
         else:
             if not isinstance(record, dict):
