@@ -29,6 +29,8 @@ from pipeline.config import BatchSettings, Settings  # noqa: E402
 from pipeline.run import LLM_STAGES  # noqa: E402
 from tests.fake_server import synthetic_records  # noqa: E402
 
+ACTORS = 2
+
 
 def start_server(latency: float) -> tuple[subprocess.Popen[str], str]:
     proc = subprocess.Popen(
@@ -42,18 +44,24 @@ def start_server(latency: float) -> tuple[subprocess.Popen[str], str]:
 
 
 def run_level(
-    base_url: str, concurrency: int, articles: int, rpm: float | None
+    base_url: str, concurrency: int, articles: int, rpm: float | None, engine: str = "local"
 ) -> dict[str, float]:
     settings = Settings(
         model="openai/fake-model",
         api_base=base_url,
-        batch=BatchSettings(concurrency=concurrency, cache=False, requests_per_minute=rpm),
+        batch=BatchSettings(
+            concurrency=concurrency // ACTORS if engine == "ray" else concurrency,
+            cache=False,
+            requests_per_minute=rpm,
+            ray_actors=ACTORS,
+        ),
     )
     with tempfile.TemporaryDirectory() as tmp:
         source = Path(tmp) / "in.jsonl"
         source.write_text("".join(json.dumps(r) + "\n" for r in synthetic_records(articles)))
         cpu, wall = time.process_time(), time.perf_counter()
-        stats = asyncio.run(BatchRun(settings, str(source), Path(tmp) / "out").run())
+        run = BatchRun(settings, str(source), Path(tmp) / "out", engine=engine)
+        stats = asyncio.run(run.run())
         wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
         summary = json.loads((Path(tmp) / "out" / "summary.json").read_text())
     assert stats.done == articles, summary["counts"]
@@ -69,14 +77,27 @@ def main() -> None:
     )
     parser.add_argument("--min-articles", type=int, default=16)
     parser.add_argument("--rpm", type=float, default=None, help="requests per minute cap")
+    parser.add_argument(
+        "--engine",
+        choices=["local", "ray"],
+        default="local",
+        help=f"ray: a local Ray instance, {ACTORS} actors sharing the concurrency",
+    )
     args = parser.parse_args()
 
     proc, base_url = start_server(args.latency)
+    if args.engine == "ray":
+        import ray
+
+        started = time.perf_counter()
+        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+        print(f"ray.init: {time.perf_counter() - started:.1f} s")
     try:
-        run_level(base_url, 1, 1, None)  # warm up imports and connections
+        run_level(base_url, ACTORS, ACTORS, None, args.engine)  # warm up imports, connections
         calls = len(LLM_STAGES)
         per_article = calls * args.latency
         print(
+            f"engine {args.engine}, "
             f"fake server latency {args.latency * 1000:.0f} ms/call, {calls} calls/article, "
             f"rpm cap {args.rpm or 'none'}; peak RSS so far in MB shown per row"
         )
@@ -87,7 +108,7 @@ def main() -> None:
         print("|---|---|---|---|---|---|---|---|")
         for level in args.levels:
             articles = max(args.min_articles, level * args.articles_per_slot)
-            row = run_level(base_url, level, articles, args.rpm)
+            row = run_level(base_url, level, articles, args.rpm, args.engine)
             rate = row["done"] / row["wall"] * 60
             linear = level * 60 / per_article
             if args.rpm:
