@@ -30,6 +30,7 @@ from typing import Any
 
 from pipeline import __version__
 from pipeline.cache import CachedLLM, StageCache, digest, run_fingerprint
+from pipeline.chunking import METRIC_COUNTS
 from pipeline.config import Settings
 from pipeline.errors import InputError, NewsauditError
 from pipeline.ingest import RawDocument, decode, from_record, parse_document
@@ -318,40 +319,21 @@ class BatchStats:
     started: float = field(default_factory=time.perf_counter)
     interrupted: bool = False
 
-    def add_report(self, report: ArticleReport) -> None:
-        """Fold one finished article into the totals."""
+    def add_report(self, report: dict[str, Any]) -> None:
+        """Fold one finished article (its report as written to reports.jsonl) into the totals."""
         self.done += 1
-        self.latencies.append(report.seconds_total)
-        for metrics in report.stages:
+        self.latencies.append(float(report["seconds_total"]))
+        for metrics in report["stages"]:
             entry = self.stages.setdefault(
-                metrics.stage,
-                {
-                    "calls": 0,
-                    "reasks": 0,
-                    "transport_retries": 0,
-                    "prompt_tokens": 0,
-                    "completion_tokens": 0,
-                    "cost_usd": None,
-                    "cached": 0,
-                    "dropped_items": 0,
-                    "quote_repairs": 0,
-                },
+                metrics["stage"], {**dict.fromkeys(METRIC_COUNTS, 0), "cost_usd": None, "cached": 0}
             )
-            for name in (
-                "calls",
-                "reasks",
-                "transport_retries",
-                "prompt_tokens",
-                "completion_tokens",
-                "dropped_items",
-                "quote_repairs",
-            ):
-                entry[name] += getattr(metrics, name)
-            entry["cached"] += int(metrics.cached)
-            if metrics.cost_usd is not None:
-                entry["cost_usd"] = (entry["cost_usd"] or 0.0) + metrics.cost_usd
-            self.prompt_tokens += metrics.prompt_tokens
-            self.completion_tokens += metrics.completion_tokens
+            for name in METRIC_COUNTS:
+                entry[name] += metrics[name]
+            entry["cached"] += int(metrics["cached"])
+            if metrics["cost_usd"] is not None:
+                entry["cost_usd"] = (entry["cost_usd"] or 0.0) + metrics["cost_usd"]
+            self.prompt_tokens += metrics["prompt_tokens"]
+            self.completion_tokens += metrics["completion_tokens"]
 
 
 def _percentiles(values: list[float]) -> dict[str, float | None]:
@@ -482,7 +464,7 @@ class BatchRun:
             self.stats.skipped += 1
         elif kind == "report":
             reports.append(record)
-            self.stats.add_report(ArticleReport.model_validate(record["report"]))
+            self.stats.add_report(record["report"])
         else:
             errors.append(record)
             self.stats.failed += 1
