@@ -21,7 +21,7 @@ from pipeline.ingest import read_document
 from pipeline.llm import describe_failure
 from pipeline.local_model import DEFAULT_WEIGHTS, setup_local
 from pipeline.progress import BatchProgress
-from pipeline.report import to_json, to_markdown
+from pipeline.report import to_html, to_json, to_markdown
 from pipeline.run import audit, open_llm
 from pipeline.server import LocalServer
 from schemas.report import ArticleReport
@@ -88,6 +88,9 @@ def check(
     ],
     fmt: Annotated[Format, typer.Option("--format", help="what goes to stdout")] = Format.markdown,
     json_path: Annotated[Path | None, typer.Option("--json", help="also write JSON here")] = None,
+    html_path: Annotated[
+        Path | None, typer.Option("--html", help="also write a self-contained HTML page here")
+    ] = None,
     config: ConfigOpt = None,
     model: ModelOpt = None,
     api_base: ApiBaseOpt = None,
@@ -106,6 +109,8 @@ def check(
         raise _fail(exc) from None
     if json_path is not None:
         json_path.write_text(to_json(report) + "\n", encoding="utf-8")
+    if html_path is not None:
+        html_path.write_text(to_html(report), encoding="utf-8")
     typer.echo(to_json(report) if fmt is Format.json else to_markdown(report), nl=False)
     if not quiet:
         total = report.totals()
@@ -221,15 +226,16 @@ async def _interruptible(run: BatchRun, progress: Callable[[BatchStats], None]) 
 @app.command()
 def render(
     report: Annotated[Path, typer.Argument(help="a JSON report written by check")],
+    html: Annotated[bool, typer.Option("--html", help="HTML instead of Markdown")] = False,
 ) -> None:
-    """Print a saved JSON report as Markdown."""
+    """Print a saved JSON report as Markdown (or as a self-contained HTML page)."""
     try:
         text = report.read_text(encoding="utf-8")
         parsed = ArticleReport.model_validate_json(text)
     except (OSError, ValueError) as exc:
         _err(f"newsaudit: error: {report}: not a readable report: {describe_failure(exc)}")
         raise typer.Exit(2) from None
-    typer.echo(to_markdown(parsed), nl=False)
+    typer.echo(to_html(parsed) if html else to_markdown(parsed), nl=False)
 
 
 @app.command("setup-local")

@@ -25,7 +25,7 @@ import yaml
 from pipeline.config import Settings, load_settings
 from pipeline.ingest import read_document
 from pipeline.llm import LLM
-from pipeline.report import to_json, to_markdown
+from pipeline.report import to_html, to_json, to_markdown
 from pipeline.run import audit
 from pipeline.server import LocalServer, weights_for
 from schemas.report import ArticleReport
@@ -158,6 +158,7 @@ def _replay(
             examples.mkdir(exist_ok=True)
             (examples / f"{path.stem}.json").write_text(to_json(report) + "\n", encoding="utf-8")
             (examples / f"{path.stem}.md").write_text(to_markdown(report), encoding="utf-8")
+            (examples / f"{path.stem}.html").write_text(to_html(report), encoding="utf-8")
     return reports
 
 
