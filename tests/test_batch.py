@@ -300,6 +300,7 @@ def test_a_killed_run_resumes_and_reports_every_article_exactly_once(
             assert proc.returncode == 128 + signal.SIGTERM, stderr.decode()
             assert b"interrupted" in stderr
             assert json.loads((out / SUMMARY).read_text())["interrupted"] is True
+        time.sleep(0.5)  # requests the killed run had sent are counted before the rerun starts
         served = sum(fake.requests.values())
         rerun = subprocess.run(
             _batch_command(source, out, fake), cwd=ROOT, env=env, capture_output=True, timeout=120
