@@ -17,14 +17,16 @@ import typer
 from pipeline.batch import BatchRun, BatchStats
 from pipeline.config import Settings, load_settings
 from pipeline.errors import NewsauditError
-from pipeline.ingest import read_document
-from pipeline.llm import describe_failure
+from pipeline.ingest import RawDocument, read_document
+from pipeline.llm import LLM, describe_failure
 from pipeline.local_model import DEFAULT_WEIGHTS, setup_local
 from pipeline.progress import BatchProgress
-from pipeline.report import to_html, to_json, to_markdown
+from pipeline.report import story_to_html, story_to_markdown, to_html, to_json, to_markdown
 from pipeline.run import audit, open_llm
 from pipeline.server import LocalServer
+from pipeline.stages.story import compare_story
 from schemas.report import ArticleReport
+from schemas.story import StoryReport
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
 
@@ -221,6 +223,45 @@ async def _interruptible(run: BatchRun, progress: Callable[[BatchStats], None]) 
         sys.stderr.flush()
         # Worker threads may still be inside an HTTP call; their results are not wanted.
         os._exit(128 + received[0])
+
+
+@app.command()
+def story(
+    articles: Annotated[list[str], typer.Argument(help="two or more article files on one story")],
+    out: Annotated[Path, typer.Option("--out", help="output directory")],
+    config: ConfigOpt = None,
+    model: ModelOpt = None,
+    api_base: ApiBaseOpt = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress on stderr")] = False,
+) -> None:
+    """Audit several articles on one story and compare them: who reports, contradicts or omits
+    what, and how each frames it. Writes story.json, story.md and story.html (and each
+    article's report) to --out."""
+    if len(articles) < 2:
+        raise typer.BadParameter("a story needs at least two articles")
+    try:
+        settings = _settings(config, model, api_base)
+        docs = [read_document(a) for a in articles]
+        progress = (lambda _m: None) if quiet else (lambda m: _err(f"newsaudit: {m}"))
+        with open_llm(settings) as llm:
+            reports, result = asyncio.run(_story(docs, llm, settings, progress))
+    except NewsauditError as exc:
+        raise _fail(exc) from None
+    out.mkdir(parents=True, exist_ok=True)
+    for report in reports:
+        (out / f"{report.article.id}.json").write_text(to_json(report) + "\n", encoding="utf-8")
+    (out / "story.json").write_text(result.model_dump_json(indent=2) + "\n", encoding="utf-8")
+    (out / "story.md").write_text(story_to_markdown(result), encoding="utf-8")
+    (out / "story.html").write_text(story_to_html(result), encoding="utf-8")
+    typer.echo(story_to_markdown(result), nl=False)
+
+
+async def _story(
+    docs: list[RawDocument], llm: LLM, settings: Settings, progress: Callable[[str], None]
+) -> tuple[list[ArticleReport], StoryReport]:
+    reports = [await audit(doc, llm=llm, settings=settings, progress=progress) for doc in docs]
+    progress(f"comparing {len(reports)} sources")
+    return reports, await compare_story(reports, llm=llm)
 
 
 @app.command()

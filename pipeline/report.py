@@ -11,6 +11,7 @@ from jinja2 import Environment, StrictUndefined, select_autoescape
 
 from pipeline.quotes import normalize
 from schemas.report import ArticleReport
+from schemas.story import StoryReport
 
 VERDICT_LABELS = {
     "supported_by_attribution": "supported (attributed)",
@@ -27,11 +28,11 @@ def to_json(report: ArticleReport) -> str:
 
 
 @cache
-def _markdown_template() -> object:
+def _markdown_template(name: str = "report.md.j2") -> object:
     env = Environment(undefined=StrictUndefined, autoescape=False, trim_blocks=True)
     env.filters["verdict_label"] = lambda v: VERDICT_LABELS.get(v, v)
     env.filters["oneline"] = lambda s: " ".join(str(s).split())
-    source = files("pipeline").joinpath("templates/report.md.j2").read_text(encoding="utf-8")
+    source = files("pipeline").joinpath(f"templates/{name}").read_text(encoding="utf-8")
     return env.from_string(source)
 
 
@@ -89,12 +90,12 @@ def _marks(report: ArticleReport) -> list[tuple[str, int, str]]:
 
 
 @cache
-def _html_template() -> object:
+def _html_template(name: str = "report.html.j2") -> object:
     env = Environment(
         undefined=StrictUndefined, autoescape=select_autoescape(default=True), trim_blocks=True
     )
     env.filters["verdict_label"] = lambda v: VERDICT_LABELS.get(v, v)
-    source = files("pipeline").joinpath("templates/report.html.j2").read_text(encoding="utf-8")
+    source = files("pipeline").joinpath(f"templates/{name}").read_text(encoding="utf-8")
     return env.from_string(source)
 
 
@@ -119,4 +120,23 @@ def to_html(report: ArticleReport) -> str:
         counts=counts,
         totals=report.totals(),
     )
+    return text
+
+
+def story_to_markdown(story: StoryReport) -> str:
+    """The story as Markdown: the claim x source matrix, contradictions, single-source claims,
+    and each source's framing."""
+    template = _markdown_template("story.md.j2")
+    text: str = template.render(  # type: ignore[attr-defined]
+        s=story,
+        shared=[c for c in story.claims if not c.single_source],
+        single=[c for c in story.claims if c.single_source],
+        contradictions=[c for c in story.claims if c.contradicted_by],
+    )
+    return text.rstrip() + "\n"
+
+
+def story_to_html(story: StoryReport) -> str:
+    """The story as a self-contained HTML page with the claim x source matrix."""
+    text: str = _html_template("story.html.j2").render(s=story)  # type: ignore[attr-defined]
     return text

@@ -99,6 +99,10 @@ def answer_for(schema: str, user: str) -> dict[str, Any]:
             "overall": "neutral",
             "assessment": "The fake server finds nothing. It only exercises the pipeline.",
         }
+    if schema == "StoryComparison":
+        firsts = re.findall(r"^([A-Z])1\. ", user, re.MULTILINE)
+        group = {"statement": "What the first claims share", "claims": [f"{x}1" for x in firsts]}
+        return {"groups": [group] if len(firsts) > 1 else [], "different_events": []}
     raise ValueError(f"the fake server does not know the schema {schema!r}")
 
 
@@ -197,8 +201,6 @@ class FakeServer:
                 except ValueError:
                     self._send(400, {"error": {"message": "unreadable request body"}}, {})
                     return
-                if server.latency_s:
-                    time.sleep(server.latency_s)
                 schema = request.get("response_format", {}).get("json_schema", {}).get("name", "")
                 # The stage prompt (re-asks append the model's answer and a correction after it).
                 user = next(m["content"] for m in request["messages"] if m["role"] == "user")
@@ -208,6 +210,8 @@ class FakeServer:
                 with server.lock:
                     server.bodies.append(request)
                     server.requests[schema if fault is None else f"{schema}:{fault.label}"] += 1
+                if server.latency_s:
+                    time.sleep(server.latency_s)  # counted on arrival, answered after the delay
                 if fault is not None and fault.delay_s:
                     time.sleep(fault.delay_s)
                 if fault is not None and fault.status != 200:

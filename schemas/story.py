@@ -1,0 +1,104 @@
+"""Cross-source comparison of one story: which claims the sources share, contradict or omit."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+
+from schemas.evidence import keep_valid_items
+from schemas.report import StageMetrics
+
+
+def _known_ids(ids: list[str], info: ValidationInfo) -> list[str]:
+    known = (info.context or {}).get("claim_ids")
+    cleaned = [i.strip().upper() for i in ids]
+    if known is not None:
+        unknown = [i for i in cleaned if i not in known]
+        if unknown:
+            raise ValueError(f"unknown claim ids {unknown}; use ids from the list, like A1")
+    return list(dict.fromkeys(cleaned))
+
+
+class ClaimGroup(BaseModel):
+    """Claims from different sources that state the same fact (the model's answer)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    statement: str = Field(description="the shared fact, in neutral words")
+    claims: list[str] = Field(
+        min_length=1, description="ids of the claims that state this fact, e.g. ['A1', 'C3']"
+    )
+    contradicting: list[str] = Field(
+        default_factory=list, description="ids of claims that say the opposite"
+    )
+    note: str | None = Field(
+        None,
+        description="if the sources describe different events or dates, or differ in a "
+        "detail (name, title, date, number), say so here; else null",
+    )
+
+    _claims = field_validator("claims", "contradicting")(_known_ids)
+
+
+class StoryComparison(BaseModel):
+    """The model's grouping of every source's claims."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    groups: list[ClaimGroup] = Field(
+        description="facts reported by two or more sources, or contradicted by one"
+    )
+    different_events: list[str] = Field(
+        default_factory=list,
+        description="sources that describe a different meeting, event or date than the "
+        "others, each as one sentence naming the source letters",
+    )
+
+    _keep = field_validator("groups", mode="wrap")(keep_valid_items)
+
+
+class SourceRef(BaseModel):
+    """One article of the story."""
+
+    letter: str
+    id: str
+    title: str | None
+    source: str | None
+
+
+class CrossClaim(BaseModel):
+    """One fact across the sources, with each source's own words."""
+
+    statement: str
+    asserted_by: dict[str, list[str]] = Field(description="source letter -> its quotes")
+    contradicted_by: dict[str, list[str]] = Field(default_factory=dict)
+    silent: list[str] = Field(description="source letters that do not mention it")
+    note: str | None = None
+
+    @property
+    def single_source(self) -> bool:
+        """Reported by one source only, and contradicted by none."""
+        return len(self.asserted_by) == 1 and not self.contradicted_by
+
+
+class SourceFraming(BaseModel):
+    """How one source frames the story."""
+
+    letter: str
+    overall_slant: str
+    headline_findings: int = Field(description="clickbait or headline/body mismatch findings")
+    loaded_language: int
+    claims: int
+    unsupported_share: float | None
+    omits: list[str] = Field(description="facts two or more other sources report")
+
+
+class StoryReport(BaseModel):
+    """The story across its sources."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    sources: list[SourceRef]
+    claims: list[CrossClaim]
+    different_events: list[str]
+    framing: list[SourceFraming]
+    compare_stage: StageMetrics
