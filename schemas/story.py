@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from schemas.evidence import keep_valid_items
 from schemas.report import StageMetrics
@@ -37,6 +44,15 @@ class ClaimGroup(BaseModel):
     )
 
     _claims = field_validator("claims", "contradicting")(_known_ids)
+
+    @model_validator(mode="after")
+    def _across_sources(self) -> ClaimGroup:
+        if not self.contradicting and len({i[0] for i in self.claims}) < 2:
+            raise ValueError(
+                f"group {self.claims} has claims of one source only; a group joins claims of "
+                "two or more sources (like A2 and C1), leave the others out"
+            )
+        return self
 
 
 class StoryComparison(BaseModel):
