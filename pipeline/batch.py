@@ -75,12 +75,12 @@ def jsonl_item(raw: bytes, path: str, number: int) -> Item | None:
         record = json.loads(decode(raw, name))
         if not isinstance(record, dict):
             raise InputError(f"{name}: a JSONL line must be one object (an article record)")
-        record = {"source": path, **record, "id": record.get("id") or f"{Path(path).stem}-{number}"}
-        return Item(name, doc=from_record(record, name))
     except json.JSONDecodeError as exc:
         return Item(name, error=InputError(f"{name}: invalid JSON: {exc.msg}"))
     except InputError as exc:
         return Item(name, error=exc)
+    ident = record.get("id") or f"{Path(path).stem}-{number}"
+    return record_item({"source": path, **record, "id": ident}, name)
 
 
 def record_item(record: dict[str, Any], name: str) -> Item:
@@ -364,12 +364,16 @@ class BatchRun:
     llm_factory: Callable[[Settings, RateLimiter], Any] = open_llm
     stats: BatchStats = field(default_factory=BatchStats)
 
+    @property
+    def remote(self) -> bool:
+        """An object-store or other URL input, which only the Ray engine reads."""
+        return "://" in self.source
+
     async def run(self, on_change: Callable[[BatchStats], None] = lambda _s: None) -> BatchStats:
         """Audit every input not already done; returns the run's figures."""
         self.out_dir.mkdir(parents=True, exist_ok=True)
         fingerprint = run_fingerprint(self.settings)
-        remote = "://" in self.source
-        self.stats = stats = BatchStats(total=0 if remote else count_inputs(self.source))
+        self.stats = stats = BatchStats(total=0 if self.remote else count_inputs(self.source))
         reports = JsonLines(self.out_dir / REPORTS)
         done = {str(r["key"]) for r in reports.records() if "key" in r}
         _keep_latest_errors(self.out_dir / ERRORS, done)
@@ -403,7 +407,7 @@ class BatchRun:
             errors.close()
             reported = {str(r.get("key")) for r in JsonLines(self.out_dir / REPORTS).records()}
             _keep_latest_errors(self.out_dir / ERRORS, reported)
-            self._write_summary(fingerprint, cached)
+            self._write_summary(fingerprint, cached, reports_in_file=len(reported))
             on_change(stats)
         if self.fmt == "parquet":
             write_parquet(self.out_dir / REPORTS, self.out_dir / PARQUET)
@@ -419,8 +423,7 @@ class BatchRun:
     ) -> None:
         from pipeline.ray_engine import audit_on_ray
 
-        remote = "://" in self.source
-        locations = [self.source] if remote else [str(p) for p in _paths(self.source)]
+        locations = [self.source] if self.remote else [str(p) for p in _paths(self.source)]
         outcomes = audit_on_ray(self.settings, locations, done, cache_dir, self.address)
         written = set(done)
         while True:
@@ -470,7 +473,9 @@ class BatchRun:
             self.stats.failed += 1
             self.stats.failures[record["error_type"]] += 1
 
-    def _write_summary(self, fingerprint: dict[str, Any], cached: CachedLLM | None) -> None:
+    def _write_summary(
+        self, fingerprint: dict[str, Any], cached: CachedLLM | None, reports_in_file: int
+    ) -> None:
         stats = self.stats
         elapsed = time.perf_counter() - stats.started
         total_cost = [s["cost_usd"] for s in stats.stages.values() if s["cost_usd"] is not None]
@@ -495,7 +500,7 @@ class BatchRun:
                 "skipped_already_done": stats.skipped,
                 "failed": stats.failed,
                 "failed_by_type": dict(stats.failures),
-                "reports_in_file": sum(1 for _ in JsonLines(self.out_dir / REPORTS).records()),
+                "reports_in_file": reports_in_file,
             },
             "cache": None if cached is None else {"hits": cached.hits, "misses": cached.misses},
             "tokens": {

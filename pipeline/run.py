@@ -90,7 +90,10 @@ async def audit(
             f"parts of at most {settings.max_chunk_tokens} tokens: each stage made one call "
             "per part, and claims and findings were merged"
         )
-    per_part_claims = max(2, -(-settings.max_claims // len(parts)))
+    # A long article's claim budget is shared between its parts (at least two each).
+    claims_per_part = (
+        settings.max_claims if len(parts) == 1 else max(2, -(-settings.max_claims // len(parts)))
+    )
     try:
         progress(f"{doc.id}: summarize")
         summaries, metrics = await _each(
@@ -104,7 +107,7 @@ async def audit(
             lambda part: extract_claims(
                 part,
                 llm=llm,
-                max_claims=settings.max_claims if len(parts) == 1 else per_part_claims,
+                max_claims=claims_per_part,
                 snap_threshold=snap,
             ),
         )
