@@ -82,27 +82,34 @@ def _chromium() -> str | None:
     return found
 
 
-def test_a_real_browser_renders_the_highlights(tmp_path: Path) -> None:
+def render_in_browser(html: str, tmp_path: Path, name: str, height: int) -> str:
+    """The DOM headless Chromium builds from ``html``; its screenshot goes to ARTIFACTS/name.
+
+    Skips where no chromium is installed (CI installs it and requires this)."""
     chromium = _chromium()
     if chromium is None:
         pytest.skip("no chromium here (.ci/run installs Debian's chromium)")
-    report = ArticleReport.model_validate_json((EXAMPLES / "004_b2d0903adc2ffcae.json").read_text())
-    page = tmp_path / "report.html"
-    page.write_text(to_html(report), encoding="utf-8")
+    page = tmp_path / f"{Path(name).stem}.html"
+    page.write_text(html, encoding="utf-8")
     flags = [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars"]
     dom = subprocess.run(
         [*flags, "--dump-dom", page.as_uri()], capture_output=True, text=True, timeout=60
     )
-    rendered = _marks(dom.stdout)
-    assert rendered.claims == {c.number for c in report.claims}, dom.stderr[-500:]
-    assert rendered.findings == set(range(1, len(report.bias.findings) + 1))
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    shot = ARTIFACTS / "report-004.png"
+    shot = ARTIFACTS / name
     shot.unlink(missing_ok=True)
     subprocess.run(
-        [*flags, "--window-size=1280,1800", f"--screenshot={shot}", page.as_uri()],
+        [*flags, f"--window-size=1280,{height}", f"--screenshot={shot}", page.as_uri()],
         capture_output=True,
         timeout=60,
         check=True,
     )
     assert shot.stat().st_size > 50_000  # a drawn page, not a blank one
+    return dom.stdout
+
+
+def test_a_real_browser_renders_the_highlights(tmp_path: Path) -> None:
+    report = ArticleReport.model_validate_json((EXAMPLES / "004_b2d0903adc2ffcae.json").read_text())
+    rendered = _marks(render_in_browser(to_html(report), tmp_path, "report-004.png", 1800))
+    assert rendered.claims == {c.number for c in report.claims}
+    assert rendered.findings == set(range(1, len(report.bias.findings) + 1))
