@@ -36,6 +36,35 @@ class ServerSettings(BaseSettings):
     startup_timeout_s: float = 120.0
 
 
+class StorySettings(BaseSettings):
+    """How `newsaudit story` matches claims across sources."""
+
+    model_config = SettingsConfigDict(extra="forbid")
+
+    embeddings: bool = Field(
+        True,
+        description="pre-group claims by sentence embeddings (all-MiniLM-L6-v2, installed by "
+        "setup-local); false: only near-identical wording is pre-grouped",
+    )
+    similarity: float = Field(
+        0.7, gt=0, le=1, description="cosine at which two sources' quotes are candidate matches"
+    )
+    floor: float = Field(
+        0.6,
+        ge=0,
+        le=1,
+        description="least similarity of a claim the model joins to a fact beyond the "
+        "candidates (guards against groupings the quotes do not bear out)",
+    )
+    event_similarity: float = Field(
+        0.5,
+        ge=0,
+        le=1,
+        description="a source whose event (who met, where) has a mean similarity below this "
+        "to the other sources' events is reported as describing a different event",
+    )
+
+
 class BatchSettings(BaseSettings):
     """How `newsaudit batch` runs: articles in flight and the provider's rate limits."""
 
@@ -95,6 +124,7 @@ class Settings(BaseSettings):
     quote_snap_threshold: float = Field(90.0, ge=50, le=100)
     server: ServerSettings = Field(default_factory=ServerSettings)
     batch: BatchSettings = Field(default_factory=BatchSettings)
+    story: StorySettings = Field(default_factory=StorySettings)
 
     @field_validator("model")
     @classmethod

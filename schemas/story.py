@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -55,6 +57,45 @@ class ClaimGroup(BaseModel):
         return self
 
 
+NOT_STATED = {"", "not stated", "none", "unknown", "n/a", "null", "not mentioned"}
+
+
+class StoryEvent(BaseModel):
+    """The meeting or event one article reports (the model's answer, per source)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    who: str = Field(description="the people or bodies who met or took part")
+    event: str = Field(description="what kind of meeting or event, in a few words")
+    place: str | None = Field(
+        description="where it took place, copied from the article; 'not stated' if absent"
+    )
+    when: str | None = Field(
+        description="when it took place, copied from the article; 'not stated' if absent"
+    )
+
+    @field_validator("place", "when", mode="before")
+    @classmethod
+    def _stated(cls, value: str | None) -> str | None:
+        if value is None or value.strip().strip(".").lower() in NOT_STATED:
+            return None
+        return value.strip()
+
+
+class SourceEvent(BaseModel):
+    """One source's event, and whether it differs from what the other sources report."""
+
+    letter: str
+    who: str
+    event: str
+    place: str | None
+    when: str | None
+    different: bool = Field(description="describes another meeting or event than the others")
+    similarity: float | None = Field(
+        None, description="mean similarity of its event to the other sources' events"
+    )
+
+
 class StoryComparison(BaseModel):
     """The model's grouping of every source's claims."""
 
@@ -63,12 +104,6 @@ class StoryComparison(BaseModel):
     groups: list[ClaimGroup] = Field(
         description="facts reported by two or more sources, or contradicted by one"
     )
-    different_events: list[str] = Field(
-        default_factory=list,
-        description="sources that describe a different meeting, event or date than the "
-        "others, each as one sentence naming the source letters",
-    )
-
     _keep = field_validator("groups", mode="wrap")(keep_valid_items)
 
 
@@ -89,11 +124,24 @@ class CrossClaim(BaseModel):
     contradicted_by: dict[str, list[str]] = Field(default_factory=dict)
     silent: list[str] = Field(description="source letters that do not mention it")
     note: str | None = None
+    other_event: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="source letter -> its quotes, for sources that report a different meeting "
+        "or event: matched by wording, but not the same statement",
+    )
+    matched_by: Literal["model", "similarity"] | None = Field(
+        None,
+        description="model: grouped by the model; similarity: by embedding similarity alone "
+        "(the model placed none of its claims); None: one source's claim",
+    )
+    similarity: float | None = Field(
+        None, description="for similarity matches: the lowest cosine between two of its quotes"
+    )
 
     @property
     def single_source(self) -> bool:
-        """Reported by one source only, and contradicted by none."""
-        return len(self.asserted_by) == 1 and not self.contradicted_by
+        """Reported by one source only, and contradicted or echoed by none."""
+        return len(self.asserted_by) == 1 and not self.contradicted_by and not self.other_event
 
 
 class SourceFraming(BaseModel):
@@ -115,6 +163,8 @@ class StoryReport(BaseModel):
 
     sources: list[SourceRef]
     claims: list[CrossClaim]
+    events: list[SourceEvent] = Field(default_factory=list)
     different_events: list[str]
     framing: list[SourceFraming]
     compare_stage: StageMetrics
+    event_stage: StageMetrics | None = None

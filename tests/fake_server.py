@@ -102,7 +102,9 @@ def answer_for(schema: str, user: str) -> dict[str, Any]:
     if schema == "StoryComparison":
         firsts = re.findall(r"^([A-Z])1\. ", user, re.MULTILINE)
         group = {"statement": "What the first claims share", "claims": [f"{x}1" for x in firsts]}
-        return {"groups": [group] if len(firsts) > 1 else [], "different_events": []}
+        return {"groups": [group] if len(firsts) > 1 else []}
+    if schema == "StoryEvent":
+        return {"who": "the speaker", "event": "press conference", "place": None, "when": None}
     raise ValueError(f"the fake server does not know the schema {schema!r}")
 
 

@@ -1,7 +1,15 @@
-"""Story stage: one call groups the claims of several audited articles into shared facts;
-code then works out who asserts, contradicts or omits each, and how each source frames it.
-Claims the model leaves ungrouped are still joined when two sources state them in nearly the
-same words.
+"""Story stage: match the claims of several audited articles into facts across sources, then
+work out who asserts, contradicts or omits each fact, and how each source frames the story.
+
+1. Pre-grouping: the claims' verbatim quotes are embedded (all-MiniLM-L6-v2, offline) and
+   joined into candidate groups, at most one claim per source, every pair of members at least
+   `story.similarity` apart in cosine (complete linkage, so similar-to-similar chains do not
+   snowball). Without the embedding model, near-identical wording (rapidfuzz) is the measure.
+2. One model call sees every claim and the candidate groups, and answers with the facts that
+   two or more sources share, the claims that contradict them, and notes on different events
+   and inconsistent details.
+3. Code keeps the model's groups; candidate groups whose claims the model placed nowhere stay
+   as facts matched by similarity alone (marked so in the report); the rest are single-source.
 
 The model only names claim ids, never new quotes: every quote in a story report is one the
 single-article audit already verified against its own article.
@@ -10,24 +18,28 @@ single-article audit already verified against its own article.
 from __future__ import annotations
 
 import string
+from dataclasses import dataclass, field
 from typing import Any
 
-from rapidfuzz import fuzz
+import numpy as np
+from rapidfuzz import fuzz, process
 from rapidfuzz.utils import default_process
 
 from pipeline.prompts import prompt_hash, render_messages, schema_guide
-from pipeline.stages import StructuredLLM
+from pipeline.stages import StructuredLLM, call_stage
 from schemas.bias import BiasKind
-from schemas.report import ArticleReport
+from schemas.report import ArticleReport, StageMetrics
 from schemas.story import (
     CrossClaim,
+    SourceEvent,
     SourceFraming,
     SourceRef,
     StoryComparison,
+    StoryEvent,
     StoryReport,
 )
 
-SAME_CLAIM = 90  # rapidfuzz token_set_ratio at which two sources' claims are one fact
+NEAR_IDENTICAL = 0.9  # rapidfuzz token_set_ratio / 100: the measure without embeddings
 HEADLINE_KINDS = {BiasKind.headline_body_mismatch, BiasKind.clickbait_headline}
 
 
@@ -38,8 +50,65 @@ def letters(count: int) -> list[str]:
     return list(string.ascii_uppercase[:count])
 
 
-async def compare_story(reports: list[ArticleReport], *, llm: StructuredLLM) -> StoryReport:
-    """Group the articles' claims in one call and derive the cross-source view."""
+def claim_ids(reports: list[ArticleReport]) -> list[str]:
+    """A1, A2, ..., B1, ...: every claim of the story, source by source."""
+    return [
+        f"{letter}{n}"
+        for letter, report in zip(letters(len(reports)), reports, strict=True)
+        for n in range(1, len(report.claims) + 1)
+    ]
+
+
+def similarities(quotes: list[str], *, embeddings: bool) -> np.ndarray:
+    """Pairwise similarity in [0, 1]-ish: embedding cosine, else rapidfuzz token-set ratio."""
+    if embeddings:
+        from pipeline.embeddings import cosine_matrix
+
+        return cosine_matrix(quotes)
+    scores = process.cdist(quotes, quotes, scorer=fuzz.token_set_ratio, processor=default_process)
+    return np.asarray(scores, dtype=np.float32) / 100.0
+
+
+def candidate_groups(ids: list[str], sims: np.ndarray, threshold: float) -> list[list[str]]:
+    """Complete-linkage groups of claims from different sources: the most similar pairs are
+    joined first, and two groups merge only when every cross pair reaches the threshold and
+    no source would appear twice. Groups of one claim are left out."""
+    groups: list[list[int]] = [[i] for i in range(len(ids))]
+    home = list(range(len(ids)))
+    pairs = sorted(
+        (
+            (float(sims[i, j]), i, j)
+            for i in range(len(ids))
+            for j in range(i + 1, len(ids))
+            if ids[i][0] != ids[j][0] and sims[i, j] >= threshold
+        ),
+        reverse=True,
+    )
+    for _, i, j in pairs:
+        a, b = home[i], home[j]
+        if a == b:
+            continue
+        left, right = groups[a], groups[b]
+        if {ids[x][0] for x in left} & {ids[x][0] for x in right}:
+            continue
+        if min(float(sims[x, y]) for x in left for y in right) < threshold:
+            continue
+        groups[a], groups[b] = left + right, []
+        for x in right:
+            home[x] = a
+    return [sorted((ids[x] for x in g), key=ids.index) for g in groups if len(g) > 1]
+
+
+async def compare_story(
+    reports: list[ArticleReport],
+    *,
+    llm: StructuredLLM,
+    embeddings: bool = True,
+    similarity: float = 0.7,
+    floor: float = 0.6,
+    event_similarity: float = 0.5,
+) -> StoryReport:
+    """Pre-group the articles' claims, ask the model once, and derive the cross-source view."""
     marks = letters(len(reports))
     sources: list[dict[str, Any]] = [
         {
@@ -50,23 +119,107 @@ async def compare_story(reports: list[ArticleReport], *, llm: StructuredLLM) -> 
         }
         for letter, r in zip(marks, reports, strict=True)
     ]
-    ids = {f"{s['letter']}{n}" for s in sources for n in range(1, len(s["claims"]) + 1)}
-    messages = render_messages("story", sources=sources, guide=schema_guide(StoryComparison))
+    events, event_metrics = await source_events(
+        reports, llm=llm, embeddings=embeddings, threshold=event_similarity
+    )
+    ids = claim_ids(reports)
+    quotes = [_quote(reports, marks, i)[1] for i in ids]
+    sims = similarities(quotes, embeddings=embeddings)
+    threshold = similarity if embeddings else NEAR_IDENTICAL
+    candidates = candidate_groups(ids, sims, threshold)
+    messages = render_messages(
+        "story", sources=sources, candidates=candidates, guide=schema_guide(StoryComparison)
+    )
     comparison, metrics = await llm.structured(
-        "story", StoryComparison, messages, {"claim_ids": ids}
+        "story", StoryComparison, messages, {"claim_ids": set(ids)}
     )
     metrics.prompt_hash = prompt_hash("story")
-    claims = cross_claims(comparison, reports, marks)
+    facts, dropped = merge_groups(comparison, candidates, sims, ids, floor=floor)
+    metrics.dropped_items += len(dropped)
+    metrics.dropped_reasons += dropped
+    apart = {e.letter: e for e in events if e.different}
+    claims = cross_claims(facts, reports, marks, sims, ids, apart)
     return StoryReport(
         sources=[
             SourceRef(letter=m, id=r.article.id, title=r.article.title, source=r.article.source)
             for m, r in zip(marks, reports, strict=True)
         ],
         claims=claims,
-        different_events=comparison.different_events,
+        events=events,
+        different_events=different_events(events),
         framing=framing(reports, claims),
         compare_stage=metrics,
+        event_stage=event_metrics,
     )
+
+
+def different_events(events: list[SourceEvent]) -> list[str]:
+    """One sentence per source that reports another event than the rest."""
+    usual = [e for e in events if not e.different]
+    if not usual:
+        return [f"{e.letter} reports {_event_words(e)}" for e in events] if len(events) > 1 else []
+    main = max(usual, key=lambda e: e.similarity or 0.0)
+    others = ", ".join(e.letter for e in usual)
+    return [
+        f"{e.letter} reports {_event_words(e)}; {others} report {_event_words(main)}"
+        for e in events
+        if e.different
+    ]
+
+
+def _event_words(event: SourceEvent) -> str:
+    where = f" in {event.place}" if event.place else ""
+    when = f", {event.when}" if event.when else ""
+    return f"{event.event} ({event.who}{where}{when})"
+
+
+async def source_events(
+    reports: list[ArticleReport],
+    *,
+    llm: StructuredLLM,
+    embeddings: bool,
+    threshold: float,
+) -> tuple[list[SourceEvent], StageMetrics]:
+    """Ask, per source, which meeting or event it reports (where, when: copied from the
+    article, else dropped), then mark the sources whose event is unlike the others': their
+    mean similarity to the other sources' events is below the threshold."""
+    total = StageMetrics(stage="story_event", prompt_hash=prompt_hash("story_event"))
+    answers: list[StoryEvent] = []
+    for report in reports:
+        answer, metrics = await call_stage(
+            "story_event", StoryEvent, report.article, llm=llm, snap_threshold=100.0
+        )
+        text = " ".join(report.article.text.split()).lower()
+        for name in ("place", "when"):
+            value = getattr(answer, name)
+            if value and " ".join(value.split()).lower() not in text:
+                setattr(answer, name, None)  # not the article's words: not evidence
+        answers.append(answer)
+        for name in ("calls", "reasks", "transport_retries", "prompt_tokens"):
+            setattr(total, name, getattr(total, name) + getattr(metrics, name))
+        total.completion_tokens += metrics.completion_tokens
+        total.seconds += metrics.seconds
+        total.dropped_items += metrics.dropped_items
+        total.dropped_reasons += metrics.dropped_reasons
+    # What and where, not who: the speaker is usually the same person across a story.
+    described = [a.event + (f" in {a.place}" if a.place else "") for a in answers]
+    sims = similarities(described, embeddings=embeddings)
+    events = []
+    for n, (letter, answer) in enumerate(zip(letters(len(reports)), answers, strict=True)):
+        others = [float(sims[n, m]) for m in range(len(answers)) if m != n]
+        mean = sum(others) / len(others) if others else 1.0
+        events.append(
+            SourceEvent(
+                letter=letter,
+                who=answer.who,
+                event=answer.event,
+                place=answer.place,
+                when=answer.when,
+                different=mean < threshold,
+                similarity=round(mean, 3),
+            )
+        )
+    return events, total
 
 
 def _quote(reports: list[ArticleReport], marks: list[str], claim_id: str) -> tuple[str, str]:
@@ -74,64 +227,157 @@ def _quote(reports: list[ArticleReport], marks: list[str], claim_id: str) -> tup
     return letter, reports[marks.index(letter)].claims[number - 1].claim.quote
 
 
-def cross_claims(
-    comparison: StoryComparison, reports: list[ArticleReport], marks: list[str]
-) -> list[CrossClaim]:
-    """Each group with every source's stance and quotes; ungrouped claims as single-source."""
-    used: set[str] = set()
-    out = []
-    for group in comparison.groups:
-        members = [i for i in group.claims if i not in used]
-        against = [i for i in group.contradicting if i not in used and i not in members]
-        if not against and len({i[0] for i in members}) < 2:
-            continue  # not a cross-source fact: its claims are clustered below like the rest
-        used.update(members, against)
-        asserted: dict[str, list[str]] = {}
-        for letter, quote in (_quote(reports, marks, i) for i in members):
-            asserted.setdefault(letter, []).append(quote)
-        contradicted: dict[str, list[str]] = {}
-        for letter, quote in (_quote(reports, marks, i) for i in against):
-            contradicted.setdefault(letter, []).append(quote)
-        out.append(
-            CrossClaim(
-                statement=group.statement,
-                asserted_by=asserted,
-                contradicted_by=contradicted,
-                silent=[m for m in marks if m not in asserted and m not in contradicted],
-                note=group.note,
-            )
-        )
-    left = [
-        (f"{letter}{number}", audit.claim.claim)
-        for letter, report in zip(marks, reports, strict=True)
-        for number, audit in enumerate(report.claims, start=1)
-        if f"{letter}{number}" not in used
-    ]
-    for cluster in _near_duplicates(left):
-        asserted = {}
-        for letter, quote in (_quote(reports, marks, i) for i in cluster):
-            asserted.setdefault(letter, []).append(quote)
-        statement = dict(left)[cluster[0]]
-        silent = [m for m in marks if m not in asserted]
-        out.append(CrossClaim(statement=statement, asserted_by=asserted, silent=silent))
+def _stances(
+    reports: list[ArticleReport], marks: list[str], members: list[str]
+) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for letter, quote in (_quote(reports, marks, i) for i in members):
+        out.setdefault(letter, []).append(quote)
     return out
 
 
-def _near_duplicates(claims: list[tuple[str, str]]) -> list[list[str]]:
-    """Claims the model left ungrouped, clustered when different sources state them in nearly
-    the same words (a small model misses even identical sentences); others stay alone."""
-    clusters: list[list[str]] = []
-    texts = dict(claims)
-    for claim_id, text in claims:
-        for cluster in clusters:
-            other_sources = all(member[0] != claim_id[0] for member in cluster)
-            score = fuzz.token_set_ratio(text, texts[cluster[0]], processor=default_process)
-            if other_sources and score >= SAME_CLAIM:
-                cluster.append(claim_id)
-                break
-        else:
-            clusters.append([claim_id])
-    return clusters
+@dataclass
+class _Fact:
+    members: list[str]
+    statement: str | None = None
+    against: list[str] = field(default_factory=list)
+    note: str | None = None
+    matched_by: str = "similarity"
+
+
+def _linked(
+    claim_id: str, others: list[str], sims: np.ndarray, ids: list[str], floor: float
+) -> bool:
+    """Whether a claim is at least `floor` similar to one claim of another source."""
+    row = ids.index(claim_id)
+    return any(float(sims[row, ids.index(o)]) >= floor for o in others if o[0] != claim_id[0])
+
+
+def merge_groups(
+    comparison: StoryComparison,
+    candidates: list[list[str]],
+    sims: np.ndarray,
+    ids: list[str],
+    floor: float,
+) -> tuple[list[_Fact], list[str]]:
+    """Candidate groups are the facts; the model's answer refines them. A model group that
+    shares claims with one candidate confirms it (two or more shared), gives it its note,
+    marks contradicting claims, and may add claims at least `floor` similar to a member; one
+    that joins claims of two candidates is set aside. A model group outside every candidate
+    becomes a fact when each of its claims is at least `floor` similar to a claim of another
+    source in it. Returns the facts and why model answers were set aside."""
+    facts = [_Fact(members=list(g)) for g in candidates]
+    placed = {i: n for n, g in enumerate(candidates) for i in g}
+    dropped: list[str] = []
+    # Candidates are kept whole: a small model that leaves a claim out of a group it confirms
+    # has not shown that the claim states another fact.
+    known = len(facts)
+    for group in comparison.groups:
+        shared = {placed[i] for i in group.claims if placed.get(i, known) < known}
+        if len(shared) > 1:
+            dropped.append(
+                f"group {group.claims} joins claims of different candidate groups; kept apart"
+            )
+            continue
+        if shared:
+            n = shared.pop()
+            fact = facts[n]
+            # The fact keeps its most central claim's words as its statement (a claim one
+            # source really made); the model confirms it when it groups two of its claims.
+            if len(set(group.claims) & set(fact.members)) >= 2:
+                fact.matched_by = "model"
+            fact.note = fact.note or group.note
+            for claim_id in group.contradicting:
+                if placed.get(claim_id, n) != n or claim_id in fact.against:
+                    continue
+                if claim_id in fact.members:
+                    fact.members.remove(claim_id)
+                fact.against.append(claim_id)
+                placed[claim_id] = n
+            for claim_id in group.claims:
+                if claim_id in placed:
+                    continue
+                if _linked(claim_id, fact.members, sims, ids, floor):
+                    fact.members.append(claim_id)
+                    placed[claim_id] = n
+                else:
+                    dropped.append(f"{claim_id} is not similar to '{group.statement}'")
+            continue
+        free = [i for i in group.claims if i not in placed]
+        members = [i for i in free if _linked(i, free, sims, ids, floor)]
+        against = [i for i in group.contradicting if i not in placed and i not in members]
+        dropped += [f"{i} is not similar to '{group.statement}'" for i in free if i not in members]
+        if len({i[0] for i in members}) < 2 and not (members and against):
+            continue
+        facts.append(_Fact(members, group.statement, against, group.note, "model"))
+        for claim_id in members + against:
+            placed[claim_id] = len(facts) - 1
+    return [f for f in facts if len({i[0] for i in f.members + f.against}) >= 2], dropped
+
+
+def cross_claims(
+    facts: list[_Fact],
+    reports: list[ArticleReport],
+    marks: list[str],
+    sims: np.ndarray,
+    ids: list[str],
+    apart: dict[str, SourceEvent] | None = None,
+) -> list[CrossClaim]:
+    """Each fact with every source's stance and own words, then the claims no other source
+    shares, as single-source claims. A source that reports a different meeting or event is
+    not counted as asserting a fact its claim was matched to: it is shown apart, with a note."""
+    apart = apart or {}
+    claim_text = {
+        f"{letter}{n}": audit.claim.claim
+        for letter, report in zip(marks, reports, strict=True)
+        for n, audit in enumerate(report.claims, start=1)
+    }
+    out = []
+    used: set[str] = set()
+    for fact in facts:
+        used.update(fact.members, fact.against)
+        rows = [ids.index(i) for i in fact.members]
+        inner = sims[np.ix_(rows, rows)]
+        central = fact.members[int(inner.sum(axis=1).argmax())] if rows else fact.against[0]
+        elsewhere = [i for i in fact.members + fact.against if i[0] in apart]
+        asserted = _stances(reports, marks, [i for i in fact.members if i not in elsewhere])
+        contradicted = _stances(reports, marks, [i for i in fact.against if i not in elsewhere])
+        other = _stances(reports, marks, elsewhere)
+        note = fact.note
+        if other and (asserted or contradicted):
+            what = "; ".join(f"{x}: {_event_words(apart[x])}" for x in other)
+            apart_note = (
+                f"Reported from a different meeting or event ({what}): "
+                "not a confirmation or a contradiction of it."
+            )
+            note = f"{note} {apart_note}" if note else apart_note
+        elif other:  # only sources of other events share it: among them it is a plain fact
+            asserted = _stances(reports, marks, fact.members)
+            contradicted = _stances(reports, marks, fact.against)
+            other = {}
+        stanced = set(asserted) | set(contradicted) | set(other)
+        out.append(
+            CrossClaim(
+                statement=fact.statement or claim_text[central],
+                asserted_by=asserted,
+                contradicted_by=contradicted,
+                other_event=other,
+                silent=[m for m in marks if m not in stanced],
+                note=note,
+                matched_by="model" if fact.matched_by == "model" else "similarity",
+                similarity=round(float(inner.min()), 3) if len(rows) > 1 else None,
+            )
+        )
+    for claim_id in ids:
+        if claim_id not in used:
+            out.append(
+                CrossClaim(
+                    statement=claim_text[claim_id],
+                    asserted_by=_stances(reports, marks, [claim_id]),
+                    silent=[m for m in marks if m != claim_id[0]],
+                )
+            )
+    return out
 
 
 def framing(reports: list[ArticleReport], claims: list[CrossClaim]) -> list[SourceFraming]:
