@@ -37,8 +37,10 @@ from pipeline.ingest import RawDocument, decode, from_record, parse_document
 from pipeline.llm import describe_failure
 from pipeline.prompts import prompt_hash
 from pipeline.ratelimit import RateLimiter
+from pipeline.report import story_to_html, story_to_markdown
 from pipeline.run import LLM_STAGES, audit, open_llm
 from pipeline.stages import StructuredLLM
+from pipeline.stages.story import compare_story
 from schemas.report import ArticleReport, StageMetrics
 
 REPORTS, ERRORS, SUMMARY = "reports.jsonl", "errors.jsonl", "summary.json"
@@ -286,6 +288,7 @@ async def process_item(
         "key": key,
         "id": item.doc.id,
         "input": item.name,
+        **({"fields": item.doc.fields} if item.doc.fields else {}),
         "report": report.model_dump(mode="json"),
     }
     return "report", record
@@ -318,6 +321,8 @@ class BatchStats:
     stages: dict[str, dict[str, Any]] = field(default_factory=dict)
     started: float = field(default_factory=time.perf_counter)
     interrupted: bool = False
+    stories: int = 0  # stories compared this run (--story)
+    stories_failed: int = 0
 
     def add_report(self, report: dict[str, Any]) -> None:
         """Fold one finished article (its report as written to reports.jsonl) into the totals."""
@@ -411,6 +416,10 @@ class BatchRun:
             on_change(stats)
         if self.fmt == "parquet":
             write_parquet(self.out_dir / REPORTS, self.out_dir / PARQUET)
+        if self.settings.batch.story_field:
+            stats.stories, stats.stories_failed = await compare_stories(
+                self.out_dir, self.settings, self.llm_factory
+            )
         return stats
 
     async def _run_ray(
@@ -574,3 +583,86 @@ def _parquet_rows(records: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]]
             "seconds": report.seconds_total,
             "report_json": json.dumps(record["report"], ensure_ascii=False),
         }
+
+
+# Stories --------------------------------------------------------------------------------------
+
+STORIES = "stories"
+
+
+def story_folder(out_dir: Path, story: str) -> Path:
+    """OUT/stories/<story id>, the id made safe for a file name (with a hash if changed)."""
+    safe = "".join(c if c.isalnum() or c in "._-" else "_" for c in story)[:80].strip("._")
+    if safe != story:
+        safe = f"{safe or 'story'}-{hashlib.sha256(story.encode()).hexdigest()[:8]}"
+    return out_dir / STORIES / safe
+
+
+def story_groups(out_dir: Path, story_field: str) -> dict[str, list[dict[str, Any]]]:
+    """The reports of reports.jsonl by story id (the latest report per article id), for the
+    stories that two or more articles share."""
+    groups: dict[str, dict[str, dict[str, Any]]] = {}
+    for record in JsonLines(out_dir / REPORTS).records():
+        story = (record.get("fields") or {}).get(story_field)
+        if story:
+            groups.setdefault(str(story), {})[str(record["id"])] = record
+    return {
+        story: [by_id[i] for i in sorted(by_id)]
+        for story, by_id in sorted(groups.items())
+        if len(by_id) >= 2
+    }
+
+
+async def compare_stories(
+    out_dir: Path, settings: Settings, llm_factory: Callable[[Settings, RateLimiter], Any]
+) -> tuple[int, int]:
+    """Compare every story of the batch into OUT/stories/<id>/ (story.json, .md, .html).
+    A story whose articles' reports are unchanged since its last comparison is skipped; one
+    that fails leaves error.json in its folder and never costs the others.
+    Returns (compared, failed)."""
+    assert settings.batch.story_field
+    todo = []
+    for story, records in story_groups(out_dir, settings.batch.story_field).items():
+        folder = story_folder(out_dir, story)
+        keys = [str(r["key"]) for r in records]
+        done = folder / "keys.json"
+        if done.exists() and json.loads(done.read_text(encoding="utf-8")) == keys:
+            continue
+        todo.append((story, folder, keys, records))
+    if not todo:
+        return 0, 0
+    compared = failed = 0
+    limits = settings.batch
+    with llm_factory(
+        settings, RateLimiter(limits.requests_per_minute, limits.tokens_per_minute)
+    ) as llm:
+        for story, folder, keys, records in todo:
+            folder.mkdir(parents=True, exist_ok=True)
+            try:
+                reports = [ArticleReport.model_validate(r["report"]) for r in records]
+                result = await compare_story(
+                    reports,
+                    llm=llm,
+                    embeddings=settings.story.embeddings,
+                    similarity=settings.story.similarity,
+                    floor=settings.story.floor,
+                    event_similarity=settings.story.event_similarity,
+                )
+            except Exception as exc:  # one story's failure never costs the others
+                failed += 1
+                error = {
+                    "story": story,
+                    "articles": [r["id"] for r in records],
+                    "exception": type(exc).__name__,
+                    "message": describe_failure(exc),
+                    "at": datetime.now(UTC).isoformat(timespec="seconds"),
+                }
+                (folder / "error.json").write_text(json.dumps(error, indent=2) + "\n")
+                continue
+            (folder / "story.json").write_text(result.model_dump_json(indent=2) + "\n")
+            (folder / "story.md").write_text(story_to_markdown(result), encoding="utf-8")
+            (folder / "story.html").write_text(story_to_html(result), encoding="utf-8")
+            (folder / "keys.json").write_text(json.dumps(keys) + "\n")
+            (folder / "error.json").unlink(missing_ok=True)
+            compared += 1
+    return compared, failed

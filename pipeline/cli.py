@@ -153,6 +153,15 @@ def batch(
     cache_dir: Annotated[
         Path | None, typer.Option("--cache-dir", help="stage cache (default: OUT/cache)")
     ] = None,
+    story_field: Annotated[
+        str | None,
+        typer.Option(
+            "--story",
+            metavar="FIELD",
+            help="record field holding a story id: reports sharing one are compared "
+            "afterwards into OUT/stories/<id>/",
+        ),
+    ] = None,
     config: ConfigOpt = None,
     model: ModelOpt = None,
     api_base: ApiBaseOpt = None,
@@ -171,6 +180,7 @@ def batch(
             "tokens_per_minute": tpm,
             "cache": False if no_cache else None,
             "ray_actors": actors,
+            "story_field": story_field,
         }.items()
         if value is not None
     }
@@ -193,8 +203,13 @@ def batch(
         raise _fail(exc) from None
     progress.final(stats)
     _err(f"newsaudit: batch: reports in {out}, summary in {out / 'summary.json'}")
+    if stats.stories or stats.stories_failed:
+        _err(f"newsaudit: batch: {stats.stories} stories compared in {out / 'stories'}")
+    if stats.stories_failed:
+        _err(f"newsaudit: batch: {stats.stories_failed} stories failed, see their error.json")
     if stats.failed:
         _err(f"newsaudit: batch: {stats.failed} articles failed, see {out / 'errors.jsonl'}")
+    if stats.failed or stats.stories_failed:
         raise typer.Exit(EXIT_SOME_FAILED)
 
 

@@ -79,6 +79,11 @@ class BatchSettings(BaseSettings):
     )
     cache: bool = Field(True, description="reuse validated stage outputs from earlier runs")
     log_every_s: float = Field(30.0, gt=0, description="progress line interval when not a TTY")
+    story_field: str | None = Field(
+        None,
+        description="record field holding a story id: after the batch, the reports that "
+        "share one are compared like `newsaudit story` (OUT/stories/<id>/)",
+    )
     ray_actors: int = Field(2, ge=1, description="--engine ray: actors, one LLM client each")
     ray_cpus_per_actor: float = Field(
         0.5, gt=0, description="--engine ray: CPUs reserved per actor (the work waits on I/O)"

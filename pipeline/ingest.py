@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
@@ -15,6 +15,7 @@ from pipeline.errors import InputError
 Kind = Literal["text", "html"]
 HTML_SUFFIXES = {".html", ".htm", ".xhtml"}
 CHAOS_TIE = 0.05
+RECORD_FIELDS = {"id", "source", "title", "url", "published", "text", "html"}
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,7 @@ class RawDocument:
     title: str | None = None
     url: str | None = None
     published: str | None = None
+    fields: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
 
 
 def decode(data: bytes, name: str) -> str:
@@ -79,6 +81,12 @@ def from_record(record: dict[str, Any], name: str) -> RawDocument:
         title=record.get("title"),
         url=record.get("url"),
         published=record.get("published"),
+        # The record's other plain fields (a story id, a section...), for grouping.
+        fields={
+            k: str(v)
+            for k, v in record.items()
+            if k not in RECORD_FIELDS and isinstance(v, str | int) and not isinstance(v, bool)
+        },
     )
 
 

@@ -24,15 +24,25 @@ import yaml
 from typer.testing import CliRunner
 
 from pipeline import prompts
-from pipeline.batch import ERRORS, REPORTS, SUMMARY, BatchRun, JsonLines, count_inputs, iter_inputs
+from pipeline.batch import (
+    ERRORS,
+    REPORTS,
+    SUMMARY,
+    BatchRun,
+    JsonLines,
+    count_inputs,
+    iter_inputs,
+    story_folder,
+)
 from pipeline.cli import EXIT_SOME_FAILED, app
 from pipeline.config import BatchSettings, Settings
 from pipeline.llm import LLM
 from pipeline.ratelimit import RateLimiter
 from pipeline.server import weights_for
 from schemas.report import ArticleReport
+from schemas.story import StoryReport
 from tests.conftest import CASSETTES, REPLAY_API_BASE, ROOT, SEEDS, SEEDS_DIR, replay_settings
-from tests.fake_server import ALWAYS_FAIL_MARKER, FakeServer, synthetic_records
+from tests.fake_server import ALWAYS_FAIL_MARKER, FakeServer, Fault, synthetic_records
 
 SYNTHETIC = 6
 
@@ -427,3 +437,55 @@ def test_progress_is_plain_lines_when_not_a_terminal() -> None:
         "newsaudit: batch: 6/10 finished: 3 done, 1 failed, 2 skipped (already done), "
         "4 in flight, 50 tokens"
     )
+
+
+def test_stories_are_compared_once_each_and_a_failed_one_costs_no_other(
+    tmp_path: Path, server: FakeServer
+) -> None:
+    records = synthetic_records(5)
+    for record, story in zip(records, ["budget/2", "budget/2", "s1", "s1"], strict=False):
+        record["story_id"] = story
+    source = write_jsonl(tmp_path / "in.jsonl", records)
+    out = tmp_path / "out"
+    run_batch(settings_for(server), source, out)
+    assert not (out / "stories").exists()  # no --story: no comparison
+    # With --story on the finished batch: the articles are skipped, the stories compared.
+    # The first story's first call gets a 400 (not retried), so that story fails alone.
+    server.script(Fault(status=400))
+    stats = run_batch(settings_for(server, story_field="story_id"), source, out)
+    assert stats.done == 0 and (stats.stories, stats.stories_failed) == (1, 1)
+    failed, compared = story_folder(out, "budget/2"), story_folder(out, "s1")
+    assert failed.name.startswith("budget_2-") and compared.name == "s1"
+    error = json.loads((failed / "error.json").read_text())
+    assert error["articles"] == ["syn-0", "syn-1"] and "400" in error["message"]
+    story = StoryReport.model_validate_json((compared / "story.json").read_text())
+    assert [s.id for s in story.sources] == ["syn-2", "syn-3"]
+    assert (compared / "story.html").read_text().count('class="cell ') == 2 * len(story.claims)
+    # A rerun redoes only the failed story: 2 event calls and 1 comparison.
+    before = dict(server.requests)
+    stats = run_batch(settings_for(server, story_field="story_id"), source, out)
+    assert (stats.stories, stats.stories_failed) == (1, 0)
+    assert not (failed / "error.json").exists() and (failed / "story.json").exists()
+    spent = {k: v - before.get(k, 0) for k, v in server.requests.items() if v != before.get(k, 0)}
+    assert spent == {"StoryEvent": 2, "StoryComparison": 1}
+
+
+def test_the_story_option_reaches_the_batch_and_a_failed_story_exits_7(
+    tmp_path: Path, server: FakeServer
+) -> None:
+    records = synthetic_records(2)
+    for record in records:
+        record["story_id"] = "s1"
+    source = write_jsonl(tmp_path / "in.jsonl", records)
+    out = tmp_path / "out"
+    args = ["batch", str(source), "--out", str(out), "-q"]
+    args += ["--model", "openai/fake-model", "--api-base", server.base_url]
+    assert CliRunner().invoke(app, args).exit_code == 0  # the articles
+    server.script(Fault(status=400))  # the story's first call
+    result = CliRunner().invoke(app, [*args, "--story", "story_id"])
+    assert result.exit_code == EXIT_SOME_FAILED
+    assert "1 stories failed" in result.output
+    result = CliRunner().invoke(app, [*args, "--story", "story_id"])
+    assert result.exit_code == 0, result.output
+    assert "1 stories compared" in result.output
+    assert (story_folder(out, "s1") / "story.md").exists()
