@@ -156,6 +156,14 @@ class SourceFraming(BaseModel):
     omits: list[str] = Field(description="facts two or more other sources report")
 
 
+class InconsistentDetail(BaseModel):
+    """One person named with different titles across the sources (found in the texts)."""
+
+    subject: str = Field(description="the person, as the sources name them")
+    versions: dict[str, list[str]] = Field(description="title -> source letters that use it")
+    quotes: dict[str, list[str]] = Field(description="source letter -> its words, verbatim")
+
+
 class StoryReport(BaseModel):
     """The story across its sources."""
 
@@ -165,6 +173,7 @@ class StoryReport(BaseModel):
     claims: list[CrossClaim]
     events: list[SourceEvent] = Field(default_factory=list)
     different_events: list[str]
+    details: list[InconsistentDetail] = Field(default_factory=list)
     framing: list[SourceFraming]
     compare_stage: StageMetrics
     event_stage: StageMetrics | None = None

@@ -18,7 +18,7 @@ from pipeline.embeddings import MiniLM
 from pipeline.llm import LLM
 from pipeline.local_model import embedding_dir
 from pipeline.report import story_to_html, story_to_markdown
-from pipeline.stages.story import candidate_groups, compare_story
+from pipeline.stages.story import candidate_groups, compare_story, title_details
 from schemas.claims import Claim
 from schemas.report import ArticleReport, ClaimAudit
 from schemas.story import CrossClaim, StoryReport
@@ -105,6 +105,13 @@ def test_the_committed_story_example_is_this_recording(story: StoryReport) -> No
     assert saved == timed
     assert (folder / "story.md").read_text() == story_to_markdown(timed)
     assert (folder / "story.html").read_text() == story_to_html(timed)
+
+
+def test_trumps_title_differs_between_the_seeds(story: StoryReport) -> None:
+    (trump,) = [d for d in story.details if d.subject.endswith("Trump")]
+    assert trump.versions["former President"] == ["A", "B"]
+    assert trump.versions["President"] == ["C"]
+    assert "U.S. President Donald Trump" in trump.quotes["C"]
 
 
 def test_the_story_renders_as_markdown_and_html(story: StoryReport) -> None:
@@ -224,6 +231,21 @@ def test_without_embeddings_only_near_identical_quotes_are_candidates() -> None:
     shared = [c for c in story.claims if not c.single_source]
     assert [sorted(c.asserted_by) for c in shared] == [["A", "B"], ["A", "B"]]
     assert all(c.matched_by == "similarity" for c in shared)
+
+
+def test_titles_that_differ_across_sources_are_reported_with_their_words() -> None:
+    reports = [
+        _report("a", ["Former Prime Minister Jane Doe spoke.", "Mayor Li Wei agreed."]),
+        _report("b", ["Prime Minister Jane Doe's office replied.", "Mayor Li Wei agreed."]),
+        _report("c", ["Senator Tom Ray, a critic, was absent."]),
+    ]
+    (doe,) = title_details(reports)  # Li Wei is "Mayor" everywhere; Tom Ray in one source only
+    assert doe.subject == "Jane Doe"
+    assert doe.versions == {"Prime Minister": ["B"], "former Prime Minister": ["A"]}
+    assert doe.quotes == {
+        "A": ["Former Prime Minister Jane Doe"],
+        "B": ["Prime Minister Jane Doe"],
+    }
 
 
 def test_minilm_matches_sentence_transformers() -> None:

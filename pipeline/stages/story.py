@@ -17,6 +17,7 @@ single-article audit already verified against its own article.
 
 from __future__ import annotations
 
+import re
 import string
 from dataclasses import dataclass, field
 from typing import Any
@@ -31,6 +32,7 @@ from schemas.bias import BiasKind
 from schemas.report import ArticleReport, StageMetrics
 from schemas.story import (
     CrossClaim,
+    InconsistentDetail,
     SourceEvent,
     SourceFraming,
     SourceRef,
@@ -39,6 +41,16 @@ from schemas.story import (
     StoryReport,
 )
 
+# "former U.S. President Donald Trump": an optional former/ex-, an optional nationality or
+# body, a title from this closed (English) list, then a capitalised name of one to three words.
+TITLED_NAME = re.compile(
+    r"\b(?P<former>(?:[Ff]ormer|[Ee]x-|[Tt]hen-)\s*)?"
+    r"(?:(?:U\.S\.|US|American|Russian|Ukrainian|British|French|German|NATO|EU|UN)\s+)?"
+    r"(?P<title>Vice President|President|Prime Minister|Secretary[- ]General|Foreign Minister|"
+    r"foreign minister|Defen[cs]e Minister|Minister|Chancellor|Senator|Governor|Mayor|"
+    r"Ambassador|General)\s+"
+    r"(?P<name>(?:[A-Z][\w-]+\s+){0,2}[A-Z][\w-]+)"
+)
 NEAR_IDENTICAL = 0.9  # rapidfuzz token_set_ratio / 100: the measure without embeddings
 HEADLINE_KINDS = {BiasKind.headline_body_mismatch, BiasKind.clickbait_headline}
 
@@ -147,10 +159,45 @@ async def compare_story(
         claims=claims,
         events=events,
         different_events=different_events(events),
+        details=title_details(reports),
         framing=framing(reports, claims),
         compare_stage=metrics,
         event_stage=event_metrics,
     )
+
+
+def title_details(reports: list[ArticleReport]) -> list[InconsistentDetail]:
+    """People whom the sources give different titles ("former President" in one, "President"
+    in another), read from the article texts themselves, so every version is quoted verbatim.
+    A person is known by the last word of the name; English titles only."""
+    marks = letters(len(reports))
+    seen: dict[str, dict[str, dict[str, list[str]]]] = {}  # surname -> title -> letter -> words
+    names: dict[str, str] = {}
+    for letter, report in zip(marks, reports, strict=True):
+        for match in TITLED_NAME.finditer(report.article.text):
+            name = re.sub(r"[’']s$", "", match["name"])
+            surname = name.split()[-1]
+            title = ("former " if match["former"] else "") + match["title"].replace("-", " ")
+            by_title = seen.setdefault(surname, {}).setdefault(title, {})
+            by_title.setdefault(letter, []).append(match.group(0))
+            names[surname] = max(names.get(surname, name), name, key=len)
+    details = []
+    for surname, titles in sorted(seen.items()):
+        sources = {x for by_letter in titles.values() for x in by_letter}
+        if len(titles) < 2 or len(sources) < 2:
+            continue
+        quotes: dict[str, list[str]] = {}
+        for by_letter in titles.values():
+            for letter, words in by_letter.items():
+                quotes.setdefault(letter, []).extend(dict.fromkeys(words))
+        details.append(
+            InconsistentDetail(
+                subject=names[surname],
+                versions={t: sorted(by_letter) for t, by_letter in sorted(titles.items())},
+                quotes={x: quotes[x] for x in sorted(quotes)},
+            )
+        )
+    return details
 
 
 def different_events(events: list[SourceEvent]) -> list[str]:
