@@ -640,14 +640,7 @@ async def compare_stories(
             folder.mkdir(parents=True, exist_ok=True)
             try:
                 reports = [ArticleReport.model_validate(r["report"]) for r in records]
-                result = await compare_story(
-                    reports,
-                    llm=llm,
-                    embeddings=settings.story.embeddings,
-                    similarity=settings.story.similarity,
-                    floor=settings.story.floor,
-                    event_similarity=settings.story.event_similarity,
-                )
+                result = await compare_story(reports, llm=llm, settings=settings.story)
             except Exception as exc:  # one story's failure never costs the others
                 failed += 1
                 error = {

@@ -276,14 +276,7 @@ async def _story(
 ) -> tuple[list[ArticleReport], StoryReport]:
     reports = [await audit(doc, llm=llm, settings=settings, progress=progress) for doc in docs]
     progress(f"comparing {len(reports)} sources")
-    return reports, await compare_story(
-        reports,
-        llm=llm,
-        embeddings=settings.story.embeddings,
-        similarity=settings.story.similarity,
-        floor=settings.story.floor,
-        event_similarity=settings.story.event_similarity,
-    )
+    return reports, await compare_story(reports, llm=llm, settings=settings.story)
 
 
 @app.command()

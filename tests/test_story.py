@@ -14,6 +14,7 @@ from pydantic import ValidationError
 from typer.testing import CliRunner
 
 from pipeline.cli import app
+from pipeline.config import StorySettings
 from pipeline.embeddings import MiniLM
 from pipeline.llm import LLM
 from pipeline.local_model import embedding_dir
@@ -227,7 +228,7 @@ def test_without_embeddings_only_near_identical_quotes_are_candidates() -> None:
         _report("b", ["Rutte met Trump in Washington.", "It rained in Brussels on Monday."]),
     ]
     llm = FakeLLM({"story_event": [_event("meeting")] * 2, "story": [{"groups": []}]})
-    story = asyncio.run(compare_story(reports, llm=llm, embeddings=False))
+    story = asyncio.run(compare_story(reports, llm=llm, settings=StorySettings(embeddings=False)))
     shared = [c for c in story.claims if not c.single_source]
     assert [sorted(c.asserted_by) for c in shared] == [["A", "B"], ["A", "B"]]
     assert all(c.matched_by == "similarity" for c in shared)

@@ -26,6 +26,7 @@ import numpy as np
 from rapidfuzz import fuzz, process
 from rapidfuzz.utils import default_process
 
+from pipeline.config import StorySettings
 from pipeline.prompts import prompt_hash, render_messages, schema_guide
 from pipeline.stages import StructuredLLM, call_stage
 from schemas.bias import BiasKind
@@ -115,12 +116,11 @@ async def compare_story(
     reports: list[ArticleReport],
     *,
     llm: StructuredLLM,
-    embeddings: bool = True,
-    similarity: float = 0.7,
-    floor: float = 0.6,
-    event_similarity: float = 0.5,
+    settings: StorySettings | None = None,
 ) -> StoryReport:
     """Pre-group the articles' claims, ask the model once, and derive the cross-source view."""
+    settings = settings or StorySettings()
+    embeddings = settings.embeddings
     marks = letters(len(reports))
     sources: list[dict[str, Any]] = [
         {
@@ -132,12 +132,12 @@ async def compare_story(
         for letter, r in zip(marks, reports, strict=True)
     ]
     events, event_metrics = await source_events(
-        reports, llm=llm, embeddings=embeddings, threshold=event_similarity
+        reports, llm=llm, embeddings=embeddings, threshold=settings.event_similarity
     )
     ids = claim_ids(reports)
     quotes = [_quote(reports, marks, i)[1] for i in ids]
     sims = similarities(quotes, embeddings=embeddings)
-    threshold = similarity if embeddings else NEAR_IDENTICAL
+    threshold = settings.similarity if embeddings else NEAR_IDENTICAL
     candidates = candidate_groups(ids, sims, threshold)
     messages = render_messages(
         "story", sources=sources, candidates=candidates, guide=schema_guide(StoryComparison)
@@ -146,7 +146,7 @@ async def compare_story(
         "story", StoryComparison, messages, {"claim_ids": set(ids)}
     )
     metrics.prompt_hash = prompt_hash("story")
-    facts, dropped = merge_groups(comparison, candidates, sims, ids, floor=floor)
+    facts, dropped = merge_groups(comparison, candidates, sims, ids, floor=settings.floor)
     metrics.dropped_items += len(dropped)
     metrics.dropped_reasons += dropped
     apart = {e.letter: e for e in events if e.different}
