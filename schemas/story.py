@@ -91,6 +91,9 @@ class SourceEvent(BaseModel):
     place: str | None
     when: str | None
     different: bool = Field(description="describes another meeting or event than the others")
+    same_as: list[str] = Field(
+        default_factory=list, description="sources whose event is similar to this one's"
+    )
     similarity: float | None = Field(
         None, description="mean similarity of its event to the other sources' events"
     )

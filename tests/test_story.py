@@ -222,6 +222,20 @@ def test_the_model_refines_candidates_and_similarity_guards_its_groups() -> None
     assert framing["A"].omits == []
 
 
+def test_two_sources_on_different_events_share_words_but_not_an_occasion() -> None:
+    reports = [
+        _report("a", ["Rutte met Trump.", "Talks lasted two hours."]),
+        _report("b", ["Rutte met Trump.", "Snow closed the airport."]),
+    ]
+    events = [_event("meeting with Trump at the White House"), _event("storm warning")]
+    llm = FakeLLM({"story_event": events, "story": [{"groups": []}]})
+    story = asyncio.run(compare_story(reports, llm=llm))
+    assert all(e.different and not e.same_as for e in story.events)
+    (met,) = [c for c in story.claims if not c.single_source]
+    assert sorted(met.asserted_by) == ["A", "B"] and not met.other_event
+    assert "different meetings or events" in (met.note or "")
+
+
 def test_without_embeddings_only_near_identical_quotes_are_candidates() -> None:
     reports = [
         _report("a", ["Rutte met Trump.", "It rained in Brussels."]),

@@ -263,6 +263,11 @@ async def source_events(
                 place=answer.place,
                 when=answer.when,
                 different=mean < threshold,
+                same_as=[
+                    x
+                    for m, x in enumerate(letters(len(reports)))
+                    if m != n and float(sims[n, m]) >= threshold
+                ],
                 similarity=round(mean, 3),
             )
         )
@@ -398,9 +403,16 @@ def cross_claims(
                 "not a confirmation or a contradiction of it."
             )
             note = f"{note} {apart_note}" if note else apart_note
-        elif other:  # only sources of other events share it: among them it is a plain fact
+        elif other:  # only sources set apart share it: a plain fact if their events agree
             asserted = _stances(reports, marks, fact.members)
             contradicted = _stances(reports, marks, fact.against)
+            if any(y not in apart[x].same_as for x in other for y in other if x != y):
+                what = "; ".join(f"{x}: {_event_words(apart[x])}" for x in other)
+                apart_note = (
+                    f"Its sources report different meetings or events ({what}): the same "
+                    "words may not describe the same occasion."
+                )
+                note = f"{note} {apart_note}" if note else apart_note
             other = {}
         stanced = set(asserted) | set(contradicted) | set(other)
         out.append(
