@@ -37,7 +37,7 @@ from pipeline.ingest import RawDocument, decode, from_record, parse_document
 from pipeline.llm import describe_failure
 from pipeline.prompts import prompt_hash
 from pipeline.ratelimit import RateLimiter
-from pipeline.report import story_to_html, story_to_markdown
+from pipeline.report import write_story
 from pipeline.run import LLM_STAGES, audit, open_llm
 from pipeline.stages import StructuredLLM
 from pipeline.stages.story import compare_story
@@ -652,9 +652,7 @@ async def compare_stories(
                 }
                 (folder / "error.json").write_text(json.dumps(error, indent=2) + "\n")
                 continue
-            (folder / "story.json").write_text(result.model_dump_json(indent=2) + "\n")
-            (folder / "story.md").write_text(story_to_markdown(result), encoding="utf-8")
-            (folder / "story.html").write_text(story_to_html(result), encoding="utf-8")
+            write_story(folder, result)
             (folder / "keys.json").write_text(json.dumps(keys) + "\n")
             (folder / "error.json").unlink(missing_ok=True)
             compared += 1

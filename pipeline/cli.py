@@ -21,7 +21,7 @@ from pipeline.ingest import RawDocument, read_document
 from pipeline.llm import LLM, describe_failure
 from pipeline.local_model import DEFAULT_WEIGHTS, setup_local
 from pipeline.progress import BatchProgress
-from pipeline.report import story_to_html, story_to_markdown, to_html, to_json, to_markdown
+from pipeline.report import story_to_markdown, to_html, to_json, to_markdown, write_story
 from pipeline.run import audit, open_llm
 from pipeline.server import LocalServer
 from pipeline.stages.story import compare_story
@@ -265,9 +265,7 @@ def story(
     out.mkdir(parents=True, exist_ok=True)
     for report in reports:
         (out / f"{report.article.id}.json").write_text(to_json(report) + "\n", encoding="utf-8")
-    (out / "story.json").write_text(result.model_dump_json(indent=2) + "\n", encoding="utf-8")
-    (out / "story.md").write_text(story_to_markdown(result), encoding="utf-8")
-    (out / "story.html").write_text(story_to_html(result), encoding="utf-8")
+    write_story(out, result)
     typer.echo(story_to_markdown(result), nl=False)
 
 

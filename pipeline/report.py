@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from importlib.resources import files
 from itertools import pairwise
+from pathlib import Path
 
 from jinja2 import Environment, StrictUndefined, select_autoescape
 
@@ -140,3 +141,11 @@ def story_to_html(story: StoryReport) -> str:
     """The story as a self-contained HTML page with the claim x source matrix."""
     text: str = _html_template("story.html.j2").render(s=story)  # type: ignore[attr-defined]
     return text
+
+
+def write_story(folder: Path, story: StoryReport) -> None:
+    """story.json, story.md and story.html in ``folder`` (UTF-8)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "story.json").write_text(story.model_dump_json(indent=2) + "\n", encoding="utf-8")
+    (folder / "story.md").write_text(story_to_markdown(story), encoding="utf-8")
+    (folder / "story.html").write_text(story_to_html(story), encoding="utf-8")

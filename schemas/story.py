@@ -76,10 +76,16 @@ class StoryEvent(BaseModel):
 
     @field_validator("place", "when", mode="before")
     @classmethod
-    def _stated(cls, value: str | None) -> str | None:
+    def _stated(cls, value: str | None, info: ValidationInfo) -> str | None:
         if value is None or value.strip().strip(".").lower() in NOT_STATED:
             return None
-        return value.strip()
+        verifier = (info.context or {}).get("quotes")
+        if verifier is None:
+            return value.strip()
+        try:  # the article's own words, checked like every quote; else it is not evidence
+            return str(verifier.verify(value))
+        except ValueError:
+            return None
 
 
 class SourceEvent(BaseModel):

@@ -18,7 +18,7 @@ from pipeline.config import StorySettings
 from pipeline.embeddings import MiniLM
 from pipeline.llm import LLM
 from pipeline.local_model import embedding_dir
-from pipeline.report import story_to_html, story_to_markdown
+from pipeline.report import story_to_html, story_to_markdown, write_story
 from pipeline.stages.story import candidate_groups, compare_story, title_details
 from schemas.claims import Claim
 from schemas.report import ArticleReport, ClaimAudit
@@ -45,9 +45,7 @@ def story(
     with make_vcr(recording, record_mode).use_cassette(CASSETTE):
         story = asyncio.run(compare_story([seed_reports[s] for s in SEEDS], llm=llm))
     if recording:
-        (EXAMPLES / "story" / "story.json").write_text(story.model_dump_json(indent=2) + "\n")
-        (EXAMPLES / "story" / "story.md").write_text(story_to_markdown(story))
-        (EXAMPLES / "story" / "story.html").write_text(story_to_html(story))
+        write_story(EXAMPLES / "story", story)
     return story
 
 
@@ -227,9 +225,11 @@ def test_two_sources_on_different_events_share_words_but_not_an_occasion() -> No
         _report("a", ["Rutte met Trump.", "Talks lasted two hours."]),
         _report("b", ["Rutte met Trump.", "Snow closed the airport."]),
     ]
-    events = [_event("meeting with Trump at the White House"), _event("storm warning")]
+    # "Paris" is not in A's words: not evidence, so dropped.
+    events = [_event("meeting with Trump at the White House", "Paris"), _event("storm warning")]
     llm = FakeLLM({"story_event": events, "story": [{"groups": []}]})
     story = asyncio.run(compare_story(reports, llm=llm))
+    assert story.events[0].place is None
     assert all(e.different and not e.same_as for e in story.events)
     (met,) = [c for c in story.claims if not c.single_source]
     assert sorted(met.asserted_by) == ["A", "B"] and not met.other_event

@@ -1,31 +1,32 @@
 """Story stage: match the claims of several audited articles into facts across sources, then
 work out who asserts, contradicts or omits each fact, and how each source frames the story.
 
-1. Pre-grouping: the claims' verbatim quotes are embedded (all-MiniLM-L6-v2, offline) and
+1. Events: one short call per source asks which meeting or event it reports; a source whose
+   event is unlike the others' is set apart, so its words never confirm or contradict theirs.
+2. Pre-grouping: the claims' verbatim quotes are embedded (all-MiniLM-L6-v2, offline) and
    joined into candidate groups, at most one claim per source, every pair of members at least
    `story.similarity` apart in cosine (complete linkage, so similar-to-similar chains do not
    snowball). Without the embedding model, near-identical wording (rapidfuzz) is the measure.
-2. One model call sees every claim and the candidate groups, and answers with the facts that
-   two or more sources share, the claims that contradict them, and notes on different events
-   and inconsistent details.
-3. Code keeps the model's groups; candidate groups whose claims the model placed nowhere stay
-   as facts matched by similarity alone (marked so in the report); the rest are single-source.
+3. One model call sees every claim and the candidate groups; code keeps the candidates whole
+   and takes from the model's answer its confirmations, contradictions and notes, and the
+   groups of its own that the quotes' similarity bears out (`merge_groups`). Titles that
+   differ between sources are read from the texts (`title_details`).
 
 The model only names claim ids, never new quotes: every quote in a story report is one the
-single-article audit already verified against its own article.
-"""
+single-article audit already verified against its own article."""
 
 from __future__ import annotations
 
 import re
 import string
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 from rapidfuzz import fuzz, process
 from rapidfuzz.utils import default_process
 
+from pipeline.chunking import merge_metrics
 from pipeline.config import StorySettings
 from pipeline.prompts import prompt_hash, render_messages, schema_guide
 from pipeline.stages import StructuredLLM, call_stage
@@ -230,29 +231,21 @@ async def source_events(
     """Ask, per source, which meeting or event it reports (where, when: copied from the
     article, else dropped), then mark the sources whose event is unlike the others': their
     mean similarity to the other sources' events is below the threshold."""
-    total = StageMetrics(stage="story_event", prompt_hash=prompt_hash("story_event"))
     answers: list[StoryEvent] = []
+    spent: list[StageMetrics] = []
     for report in reports:
+        # StoryEvent drops a place or date that is not in the article's words.
         answer, metrics = await call_stage(
             "story_event", StoryEvent, report.article, llm=llm, snap_threshold=100.0
         )
-        text = " ".join(report.article.text.split()).lower()
-        for name in ("place", "when"):
-            value = getattr(answer, name)
-            if value and " ".join(value.split()).lower() not in text:
-                setattr(answer, name, None)  # not the article's words: not evidence
         answers.append(answer)
-        for name in ("calls", "reasks", "transport_retries", "prompt_tokens"):
-            setattr(total, name, getattr(total, name) + getattr(metrics, name))
-        total.completion_tokens += metrics.completion_tokens
-        total.seconds += metrics.seconds
-        total.dropped_items += metrics.dropped_items
-        total.dropped_reasons += metrics.dropped_reasons
+        spent.append(metrics)
     # What and where, not who: the speaker is usually the same person across a story.
     described = [a.event + (f" in {a.place}" if a.place else "") for a in answers]
     sims = similarities(described, embeddings=embeddings)
+    marks = letters(len(reports))
     events = []
-    for n, (letter, answer) in enumerate(zip(letters(len(reports)), answers, strict=True)):
+    for n, (letter, answer) in enumerate(zip(marks, answers, strict=True)):
         others = [float(sims[n, m]) for m in range(len(answers)) if m != n]
         mean = sum(others) / len(others) if others else 1.0
         events.append(
@@ -263,15 +256,11 @@ async def source_events(
                 place=answer.place,
                 when=answer.when,
                 different=mean < threshold,
-                same_as=[
-                    x
-                    for m, x in enumerate(letters(len(reports)))
-                    if m != n and float(sims[n, m]) >= threshold
-                ],
+                same_as=[x for m, x in enumerate(marks) if m != n and sims[n, m] >= threshold],
                 similarity=round(mean, 3),
             )
         )
-    return events, total
+    return events, merge_metrics("story_event", spent)
 
 
 def _quote(reports: list[ArticleReport], marks: list[str], claim_id: str) -> tuple[str, str]:
@@ -294,7 +283,7 @@ class _Fact:
     statement: str | None = None
     against: list[str] = field(default_factory=list)
     note: str | None = None
-    matched_by: str = "similarity"
+    matched_by: Literal["model", "similarity"] = "similarity"
 
 
 def _linked(
@@ -395,25 +384,23 @@ def cross_claims(
         asserted = _stances(reports, marks, [i for i in fact.members if i not in elsewhere])
         contradicted = _stances(reports, marks, [i for i in fact.against if i not in elsewhere])
         other = _stances(reports, marks, elsewhere)
-        note = fact.note
+        apart_note = None
+        what = "; ".join(f"{x}: {_event_words(apart[x])}" for x in other)
         if other and (asserted or contradicted):
-            what = "; ".join(f"{x}: {_event_words(apart[x])}" for x in other)
             apart_note = (
                 f"Reported from a different meeting or event ({what}): "
                 "not a confirmation or a contradiction of it."
             )
-            note = f"{note} {apart_note}" if note else apart_note
         elif other:  # only sources set apart share it: a plain fact if their events agree
             asserted = _stances(reports, marks, fact.members)
             contradicted = _stances(reports, marks, fact.against)
             if any(y not in apart[x].same_as for x in other for y in other if x != y):
-                what = "; ".join(f"{x}: {_event_words(apart[x])}" for x in other)
                 apart_note = (
                     f"Its sources report different meetings or events ({what}): the same "
                     "words may not describe the same occasion."
                 )
-                note = f"{note} {apart_note}" if note else apart_note
             other = {}
+        note = f"{fact.note} {apart_note}" if fact.note and apart_note else apart_note or fact.note
         stanced = set(asserted) | set(contradicted) | set(other)
         out.append(
             CrossClaim(
@@ -423,7 +410,7 @@ def cross_claims(
                 other_event=other,
                 silent=[m for m in marks if m not in stanced],
                 note=note,
-                matched_by="model" if fact.matched_by == "model" else "similarity",
+                matched_by=fact.matched_by,
                 similarity=round(float(inner.min()), 3) if len(rows) > 1 else None,
             )
         )
