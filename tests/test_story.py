@@ -19,7 +19,15 @@ from pipeline.embeddings import MiniLM
 from pipeline.llm import LLM
 from pipeline.local_model import embedding_dir
 from pipeline.report import story_to_html, story_to_markdown, write_story
-from pipeline.stages.story import candidate_groups, compare_story, title_details
+from pipeline.stages.story import (
+    TIE,
+    candidate_groups,
+    compare_story,
+    most_central,
+    ranked,
+    reaches,
+    title_details,
+)
 from schemas.claims import Claim
 from schemas.report import ArticleReport, ClaimAudit
 from schemas.story import CrossClaim, StoryReport
@@ -155,6 +163,39 @@ def test_candidate_groups_take_one_claim_per_source_and_do_not_chain() -> None:
     assert candidate_groups(ids, sims, 0.7) == [["A1", "B1"]]
     assert candidate_groups(ids, sims, 0.25) == [["A1", "B1", "C1"]]
     assert candidate_groups(ids, sims, 0.95) == []
+
+
+@pytest.mark.parametrize("noise", [0.0, 3e-8, -3e-8])
+def test_a_tie_in_similarity_goes_to_the_earliest_claim_whatever_the_rounding(
+    noise: float,
+) -> None:
+    """Two claims' similarity sums are equal up to the BLAS kernel's last bits: the earlier
+    source's claim wins on every machine, in either direction of the noise."""
+    ids = ["A1", "B1", "C1"]
+    sims = np.array([[1.0, 0.8, 0.7], [0.8, 1.0 + noise, 0.7], [0.7, 0.7, 1.0]])
+    assert most_central(["B1", "A1"], sims, ids) == "A1"
+    assert most_central(["A1", "B1", "C1"], sims, ids) == "A1"
+    # A real difference, larger than the tolerance, still decides.
+    sims[1, 1] += 10 * TIE
+    assert most_central(["A1", "B1"], sims, ids) == "B1"
+
+
+def test_pairs_within_the_tolerance_are_ranked_in_claim_order() -> None:
+    scored = [(0.8 - 1e-8, 0, 2), (0.8, 1, 2), (0.9, 2, 3), (0.8 + 1e-8, 0, 1), (0.5, 0, 3)]
+    assert ranked(scored) == [(2, 3), (0, 1), (0, 2), (1, 2), (0, 3)]
+    assert ranked(reversed(scored)) == ranked(scored)
+    assert reaches(0.7 - 1e-8, 0.7) and not reaches(0.7 - 1e-4, 0.7)
+
+
+def test_candidate_groups_with_tied_pairs_are_the_same_under_rounding_noise() -> None:
+    ids = ["A1", "B1", "C1"]
+    base = np.array([[1.0, 0.8, 0.8], [0.8, 1.0, 0.6], [0.8, 0.6, 1.0]])
+    # A1 is as close to B1 as to C1, and B1-C1 are too far apart to join all three: the pair
+    # with the earlier claims is joined first, whichever way the noise tips the scores.
+    for noise in (0.0, 2e-8, -2e-8):
+        sims = base.copy()
+        sims[0, 2] = sims[2, 0] = 0.8 + noise
+        assert candidate_groups(ids, sims, 0.8) == [["A1", "B1"]]
 
 
 def test_the_model_refines_candidates_and_similarity_guards_its_groups() -> None:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import re
 import string
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -54,6 +55,10 @@ TITLED_NAME = re.compile(
     r"(?P<name>(?:[A-Z][\w-]+\s+){0,2}[A-Z][\w-]+)"
 )
 NEAR_IDENTICAL = 0.9  # rapidfuzz token_set_ratio / 100: the measure without embeddings
+# Similarities are computed with float32 BLAS kernels that differ between CPUs in their last
+# bits. Two values closer than this are equal: thresholds are met within it, and ties are broken
+# by a stated rule (the claim or source that comes first), never by rounding noise.
+TIE = 1e-6
 HEADLINE_KINDS = {BiasKind.headline_body_mismatch, BiasKind.clickbait_headline}
 
 
@@ -73,14 +78,44 @@ def claim_ids(reports: list[ArticleReport]) -> list[str]:
     ]
 
 
+def reaches(value: float, threshold: float) -> bool:
+    """``value >= threshold``, within the rounding noise of the similarity kernels."""
+    return float(value) >= threshold - TIE
+
+
 def similarities(quotes: list[str], *, embeddings: bool) -> np.ndarray:
     """Pairwise similarity in [0, 1]-ish: embedding cosine, else rapidfuzz token-set ratio."""
     if embeddings:
         from pipeline.embeddings import cosine_matrix
 
-        return cosine_matrix(quotes)
+        return cosine_matrix(quotes).astype(np.float64)
     scores = process.cdist(quotes, quotes, scorer=fuzz.token_set_ratio, processor=default_process)
-    return np.asarray(scores, dtype=np.float32) / 100.0
+    return np.asarray(scores, dtype=np.float64) / 100.0
+
+
+def ranked(scored: Iterable[tuple[float, int, int]]) -> list[tuple[int, int]]:
+    """Pairs from the most similar down; a run of scores each within ``TIE`` of the next is a
+    tie, kept in claim order (the pair with the earlier claims first)."""
+    ordered = sorted(scored, key=lambda s: -s[0])
+    out: list[tuple[int, int]] = []
+    run: list[tuple[float, int, int]] = []
+    for item in ordered:
+        if run and run[-1][0] - item[0] > TIE:
+            out += sorted((i, j) for _, i, j in run)
+            run = []
+        run.append(item)
+    return out + sorted((i, j) for _, i, j in run)
+
+
+def most_central(members: list[str], sims: np.ndarray, ids: list[str]) -> str:
+    """The member most similar to the others (largest similarity sum); sums within ``TIE``
+    of the largest are a tie, won by the member that comes first in claim order (the earliest
+    source, then the earliest claim)."""
+    ordered = sorted(members, key=ids.index)
+    rows = [ids.index(i) for i in ordered]
+    sums = sims[np.ix_(rows, rows)].sum(axis=1)
+    best = float(sums.max())
+    return next(i for i, total in zip(ordered, sums, strict=True) if total >= best - TIE)
 
 
 def candidate_groups(ids: list[str], sims: np.ndarray, threshold: float) -> list[list[str]]:
@@ -89,23 +124,20 @@ def candidate_groups(ids: list[str], sims: np.ndarray, threshold: float) -> list
     no source would appear twice. Groups of one claim are left out."""
     groups: list[list[int]] = [[i] for i in range(len(ids))]
     home = list(range(len(ids)))
-    pairs = sorted(
-        (
-            (float(sims[i, j]), i, j)
-            for i in range(len(ids))
-            for j in range(i + 1, len(ids))
-            if ids[i][0] != ids[j][0] and sims[i, j] >= threshold
-        ),
-        reverse=True,
+    pairs = ranked(
+        (float(sims[i, j]), i, j)
+        for i in range(len(ids))
+        for j in range(i + 1, len(ids))
+        if ids[i][0] != ids[j][0] and reaches(sims[i, j], threshold)
     )
-    for _, i, j in pairs:
+    for i, j in pairs:
         a, b = home[i], home[j]
         if a == b:
             continue
         left, right = groups[a], groups[b]
         if {ids[x][0] for x in left} & {ids[x][0] for x in right}:
             continue
-        if min(float(sims[x, y]) for x in left for y in right) < threshold:
+        if not all(reaches(sims[x, y], threshold) for x in left for y in right):
             continue
         groups[a], groups[b] = left + right, []
         for x in right:
@@ -255,8 +287,10 @@ async def source_events(
                 event=answer.event,
                 place=answer.place,
                 when=answer.when,
-                different=mean < threshold,
-                same_as=[x for m, x in enumerate(marks) if m != n and sims[n, m] >= threshold],
+                different=not reaches(mean, threshold),
+                same_as=[
+                    x for m, x in enumerate(marks) if m != n and reaches(sims[n, m], threshold)
+                ],
                 similarity=round(mean, 3),
             )
         )
@@ -291,7 +325,7 @@ def _linked(
 ) -> bool:
     """Whether a claim is at least `floor` similar to one claim of another source."""
     row = ids.index(claim_id)
-    return any(float(sims[row, ids.index(o)]) >= floor for o in others if o[0] != claim_id[0])
+    return any(reaches(sims[row, ids.index(o)], floor) for o in others if o[0] != claim_id[0])
 
 
 def merge_groups(
@@ -379,7 +413,7 @@ def cross_claims(
         used.update(fact.members, fact.against)
         rows = [ids.index(i) for i in fact.members]
         inner = sims[np.ix_(rows, rows)]
-        central = fact.members[int(inner.sum(axis=1).argmax())] if rows else fact.against[0]
+        central = most_central(fact.members, sims, ids) if rows else fact.against[0]
         elsewhere = [i for i in fact.members + fact.against if i[0] in apart]
         asserted = _stances(reports, marks, [i for i in fact.members if i not in elsewhere])
         contradicted = _stances(reports, marks, [i for i in fact.against if i not in elsewhere])
