@@ -1,0 +1,302 @@
+"""`newsaudit eval`: labelled rows through a scorer, predictions to a resumable JSONL file.
+
+- Rows: JSONL, one object per line; ``{"id", "text", "label"}`` for ``bias`` (label true = a
+  slanted or subjective sentence) and ``{"id", "document", "claim", "label"}`` for
+  ``faithfulness`` (label true = the document supports the claim). Other fields are ignored.
+- Scorer: an async callable given a chunk of rows, returning one score in [0, 1] per row, the
+  probability that its label is true (``pipeline.scorers`` holds the real ones). Chunks are
+  scored one after another; a scorer may work on the rows of its chunk concurrently.
+- Output: one ``{"id", "score", "pred"}`` line per row, appended and flushed chunk by chunk.
+  Rerunning skips the ids already there (a torn last line from a killed run is cut), so one
+  output file belongs to one task and one model: use a new file for another model.
+- Metrics: over every row of the input, from the scores in the output file.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+import time
+from collections.abc import Awaitable, Callable, Iterator
+from pathlib import Path
+from types import TracebackType
+from typing import Annotated, Any, TextIO
+
+from pydantic import BaseModel, ConfigDict, StringConstraints, ValidationError
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+
+from pipeline.batch import JsonLines
+from pipeline.errors import ConfigError, InputError, NewsauditError
+from pipeline.metrics import EvalSummary, summarize
+
+NonEmpty = Annotated[str, StringConstraints(min_length=1)]
+
+
+class Row(BaseModel):
+    """One labelled example; ``label`` true is the positive class of its task."""
+
+    model_config = ConfigDict(strict=True, frozen=True, extra="ignore")
+
+    id: NonEmpty
+    label: bool
+
+
+class BiasRow(Row):
+    """A sentence judged on its own: label true = slanted or subjective."""
+
+    text: NonEmpty
+
+
+class FaithfulnessRow(Row):
+    """A claim and its source document: label true = the document supports the claim."""
+
+    document: NonEmpty
+    claim: NonEmpty
+
+
+ROW_TYPES: dict[str, type[Row]] = {"bias": BiasRow, "faithfulness": FaithfulnessRow}
+Scorer = Callable[[list[Row]], Awaitable[list[float]]]
+OnProgress = Callable[[int, int, int], None]  # (finished, skipped, total)
+
+
+# Reading the rows -----------------------------------------------------------------------------
+
+
+def _problem(exc: ValidationError) -> str:
+    """The first validation error of a row as a short phrase."""
+    first = exc.errors()[0]
+    field = ".".join(str(p) for p in first["loc"])
+    if first["type"] == "missing":
+        return f"missing field '{field}'"
+    return f"field '{field}': {first['msg']} (got {first['input']!r:.60})"
+
+
+def parse_row(raw: bytes, kind: type[Row], where: str) -> Row:
+    """One JSONL line as a row of ``kind``; ``where`` (file:line) names it in errors."""
+    try:
+        record = json.loads(raw)
+    except UnicodeDecodeError:
+        raise InputError(f"{where}: not UTF-8 text") from None
+    except json.JSONDecodeError as exc:
+        raise InputError(f"{where}: invalid JSON: {exc.msg}") from None
+    if not isinstance(record, dict):
+        raise InputError(f"{where}: a row must be a JSON object, not {type(record).__name__}")
+    try:
+        return kind.model_validate(record)
+    except ValidationError as exc:
+        raise InputError(f"{where}: {_problem(exc)}") from None
+
+
+def _lines(path: Path) -> Iterator[tuple[int, bytes]]:
+    try:
+        with path.open("rb") as handle:
+            yield from enumerate(handle, start=1)
+    except OSError as exc:
+        raise InputError(f"{path}: unreadable: {exc.strerror}") from None
+
+
+def read_rows(path: Path, task: str, limit: int | None = None) -> list[Row]:
+    """Every row of a rows file (the first ``limit`` only, if given), validated for ``task``."""
+    kind = ROW_TYPES.get(task)
+    if kind is None:
+        raise ConfigError(f"unknown task {task!r}; one of {', '.join(ROW_TYPES)}")
+    rows: list[Row] = []
+    first_line: dict[str, int] = {}
+    for number, raw in _lines(path):
+        if limit is not None and len(rows) >= limit:
+            break
+        if not raw.strip():
+            continue
+        row = parse_row(raw, kind, f"{path}:{number}")
+        if row.id in first_line:
+            raise InputError(
+                f"{path}:{number}: duplicate id {row.id!r} (first on line {first_line[row.id]})"
+            )
+        first_line[row.id] = number
+        rows.append(row)
+    if not rows:
+        raise InputError(f"{path}: no rows (the file is empty or only blank lines)")
+    return rows
+
+
+# Predictions ----------------------------------------------------------------------------------
+
+
+def _valid_score(value: Any) -> bool:
+    is_number = isinstance(value, int | float) and not isinstance(value, bool)
+    return is_number and math.isfinite(value) and 0.0 <= value <= 1.0
+
+
+def saved_predictions(out: Path) -> dict[str, dict[str, Any]]:
+    """The prediction line of each id in ``out`` (the first line with a valid score counts;
+    unparseable lines, such as a torn last line, are passed over)."""
+    saved: dict[str, dict[str, Any]] = {}
+    if not out.exists():
+        return saved
+    with out.open(encoding="utf-8", errors="replace") as handle:
+        for line in handle:
+            try:
+                record = json.loads(line)
+            except ValueError:
+                continue
+            ident = record.get("id") if isinstance(record, dict) else None
+            if isinstance(ident, str) and ident not in saved and _valid_score(record.get("score")):
+                saved[ident] = record
+    return saved
+
+
+def check_scores(scores: list[float], rows: list[Row]) -> list[float]:
+    """The scorer's output, checked: one finite number in [0, 1] per row."""
+    if len(scores) != len(rows):
+        raise NewsauditError(f"the scorer returned {len(scores)} scores for {len(rows)} rows")
+    for row, score in zip(rows, scores, strict=True):
+        if not _valid_score(score):
+            raise NewsauditError(
+                f"the scorer gave row {row.id!r} the score {score!r}, not in [0, 1]"
+            )
+    return [float(s) for s in scores]
+
+
+def _chunks(rows: list[Row], size: int) -> Iterator[list[Row]]:
+    for start in range(0, len(rows), size):
+        yield rows[start : start + size]
+
+
+async def predict(
+    rows: list[Row],
+    scorer: Scorer,
+    out: Path,
+    *,
+    threshold: float,
+    chunk_size: int = 8,
+    progress: OnProgress = lambda _f, _s, _t: None,
+) -> int:
+    """Score the rows not yet in ``out`` chunk by chunk, appending each chunk's lines as it
+    comes; returns how many rows were scored now. A scorer failure keeps the lines written."""
+    if chunk_size < 1:
+        raise ConfigError(f"chunk size must be at least 1, not {chunk_size}")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    lines = JsonLines(out)  # cuts a torn last line before anything is appended
+    done = set(saved_predictions(out))
+    todo = [row for row in rows if row.id not in done]
+    skipped, scored = len(rows) - len(todo), 0
+    progress(skipped, skipped, len(rows))
+    try:
+        for chunk in _chunks(todo, chunk_size):
+            scores = check_scores(await scorer(chunk), chunk)
+            for row, score in zip(chunk, scores, strict=True):
+                lines.append({"id": row.id, "score": score, "pred": score >= threshold})
+            scored += len(chunk)
+            progress(skipped + scored, skipped, len(rows))
+    finally:
+        lines.close()
+    return scored
+
+
+def summarize_file(
+    rows: list[Row],
+    out: Path,
+    task: str,
+    threshold: float,
+    log: Callable[[str], None] = lambda _m: None,
+) -> EvalSummary:
+    """The metrics over every row, from the scores saved in ``out``."""
+    saved = saved_predictions(out)
+    missing = [row.id for row in rows if row.id not in saved]
+    if missing:
+        raise InputError(f"{out}: no prediction for {len(missing)} rows, e.g. {missing[0]!r}")
+    scores = [float(saved[row.id]["score"]) for row in rows]
+    # A pred written under another threshold: the metrics go by the scores and this threshold.
+    written = [saved[row.id].get("pred") for row in rows]
+    stale = sum(
+        p is not None and p != (s >= threshold) for p, s in zip(written, scores, strict=True)
+    )
+    if stale:
+        log(
+            f"{stale} predictions in {out} were made at another threshold; "
+            f"the metrics use score >= {threshold:g}"
+        )
+    return summarize(task, [row.label for row in rows], scores, threshold)
+
+
+async def evaluate(
+    rows: list[Row],
+    scorer: Scorer,
+    out: Path,
+    *,
+    task: str,
+    threshold: float,
+    chunk_size: int = 8,
+    progress: OnProgress = lambda _f, _s, _t: None,
+    log: Callable[[str], None] = lambda _m: None,
+) -> EvalSummary:
+    """Predict every row not yet in ``out``, then compute the metrics over all the rows."""
+    if not 0.0 <= threshold <= 1.0:
+        raise ConfigError(f"threshold {threshold} is not in [0, 1]")
+    await predict(rows, scorer, out, threshold=threshold, chunk_size=chunk_size, progress=progress)
+    return summarize_file(rows, out, task, threshold, log)
+
+
+# Progress -------------------------------------------------------------------------------------
+
+
+class EvalProgress:
+    """Rows finished out of the total on stderr: a rich bar on a terminal, else periodic lines."""
+
+    def __init__(self, stream: TextIO | None = None, every_s: float = 30.0) -> None:
+        # sys.stderr looked up now, not at import: it may have been replaced since (tests, CLI)
+        self.stream = sys.stderr if stream is None else stream
+        self.every_s = every_s
+        self.tty = self.stream.isatty()
+        self._last = -math.inf
+        self._bar: Progress | None = None
+        self._task: TaskID | None = None
+
+    def __enter__(self) -> EvalProgress:
+        if self.tty:
+            self._bar = Progress(
+                TextColumn("newsaudit eval"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("{task.fields[detail]}"),
+                TimeElapsedColumn(),
+                TimeRemainingColumn(),
+                console=Console(file=self.stream),
+            )
+            self._bar.start()
+            self._task = self._bar.add_task("eval", total=None, detail="")
+        return self
+
+    def __call__(self, finished: int, skipped: int, total: int) -> None:
+        if self._bar is not None and self._task is not None:
+            detail = f"{skipped} already in the output" if skipped else ""
+            self._bar.update(self._task, total=total, completed=finished, detail=detail)
+            return
+        now = time.monotonic()
+        if now - self._last >= self.every_s or finished == total:
+            self._last = now
+            print(
+                f"newsaudit: eval: {finished}/{total} rows scored "
+                f"({skipped} already in the output)",
+                file=self.stream,
+                flush=True,
+            )
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._bar is not None:
+            self._bar.stop()
