@@ -16,13 +16,16 @@ import typer
 
 from pipeline.batch import BatchRun, BatchStats
 from pipeline.config import Settings, load_settings
-from pipeline.errors import NewsauditError
+from pipeline.errors import ConfigError, InputError, NewsauditError
+from pipeline.eval_rows import EvalProgress, Row, evaluate, read_rows
 from pipeline.ingest import RawDocument, read_document
 from pipeline.llm import LLM, describe_failure
 from pipeline.local_model import DEFAULT_WEIGHTS, setup_local
+from pipeline.metrics import EvalSummary, render_summary
 from pipeline.progress import BatchProgress
 from pipeline.report import story_to_markdown, to_html, to_json, to_markdown, write_story
 from pipeline.run import audit, open_llm
+from pipeline.scorers import make_scorer
 from pipeline.server import LocalServer
 from pipeline.stages.story import compare_story
 from schemas.report import ArticleReport
@@ -46,6 +49,13 @@ class BatchFormat(StrEnum):
 
     jsonl = "jsonl"
     parquet = "parquet"
+
+
+class Task(StrEnum):
+    """What `newsaudit eval` measures."""
+
+    bias = "bias"
+    faithfulness = "faithfulness"
 
 
 class Format(StrEnum):
@@ -275,6 +285,57 @@ async def _story(
     reports = [await audit(doc, llm=llm, settings=settings, progress=progress) for doc in docs]
     progress(f"comparing {len(reports)} sources")
     return reports, await compare_story(reports, llm=llm, settings=settings.story)
+
+
+@app.command("eval")
+def eval_cmd(
+    rows_file: Annotated[
+        Path, typer.Argument(metavar="FILE", help="labelled rows, one JSON object per line")
+    ],
+    task: Annotated[Task, typer.Option("--task", help="which judgment the rows label")],
+    out: Annotated[Path, typer.Option("--out", help="predictions (JSONL), resumed when it exists")],
+    threshold: Annotated[
+        float | None,
+        typer.Option(min=0.0, max=1.0, help="pred = score >= this (default: the scorer's)"),
+    ] = None,
+    limit: Annotated[int | None, typer.Option(min=1, help="only the first N rows")] = None,
+    config: ConfigOpt = None,
+    model: ModelOpt = None,
+    api_base: ApiBaseOpt = None,
+) -> None:
+    """Score labelled rows with one of newsaudit's judgments and print n, balanced accuracy,
+    macro-F1 and AUC with bootstrap 95% intervals, and the confusion table.
+
+    Rows: {"id","text","label"} for bias (true = slanted or subjective sentence),
+    {"id","document","claim","label"} for faithfulness (true = the document supports the
+    claim). Writes one {"id","score","pred"} line per row to --out; rerunning the same command
+    skips the ids already there.
+    """
+    try:
+        settings = _settings(config, model, api_base)
+        rows = read_rows(rows_file, task.value, limit)
+        with open_llm(settings) as llm:
+            summary = _eval(rows, task.value, out, llm, settings, threshold)
+    except NewsauditError as exc:
+        if out.exists() and not isinstance(exc, InputError | ConfigError):
+            _warn(f"predictions so far are kept in {out}; rerun the same command to resume")
+        raise _fail(exc) from None
+    typer.echo(render_summary(summary), nl=False)
+
+
+def _eval(
+    rows: list[Row], task: str, out: Path, llm: LLM, settings: Settings, threshold: float | None
+) -> EvalSummary:
+    scorer, default = make_scorer(task, llm, settings)
+    chosen = default if threshold is None else threshold
+    with EvalProgress(every_s=settings.batch.log_every_s) as progress:
+        return asyncio.run(
+            evaluate(rows, scorer, out, task=task, threshold=chosen, progress=progress, log=_warn)
+        )
+
+
+def _warn(message: str) -> None:
+    _err(f"newsaudit: eval: {message}")
 
 
 @app.command()

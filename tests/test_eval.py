@@ -1,5 +1,5 @@
-"""`newsaudit eval`: metrics against hand-computed cases, the rows file and the resumable
-runner."""
+"""`newsaudit eval`: metrics against hand-computed cases, the rows file, the resumable runner and
+the command end to end with a fake scorer."""
 
 from __future__ import annotations
 
@@ -13,8 +13,10 @@ from typing import Any
 
 import numpy as np
 import pytest
+from typer.testing import CliRunner
 
 from pipeline import scorers
+from pipeline.cli import app
 from pipeline.config import Settings
 from pipeline.errors import ConfigError, InputError, NewsauditError
 from pipeline.eval_rows import (
@@ -383,7 +385,7 @@ def test_progress_bar_on_a_terminal() -> None:
     assert "rows scored" not in stream.getvalue()
 
 
-# The scorer registry ------------------------------------------------------------------------
+# Scorer registry and the command -------------------------------------------------------------
 
 
 def test_make_scorer_names_a_missing_task(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -393,3 +395,79 @@ def test_make_scorer_names_a_missing_task(monkeypatch: pytest.MonkeyPatch) -> No
     fake = FakeScorer({})
     monkeypatch.setitem(scorers.SCORERS, "bias", lambda llm, settings: (fake, 0.4))
     assert scorers.make_scorer("bias", object(), Settings()) == (fake, 0.4)
+
+
+runner = CliRunner()
+CLI_SCORES = dict(zip([f"r{i}" for i in range(6)], SCORES, strict=True))
+
+
+@pytest.fixture
+def cli_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> dict[str, Any]:
+    for name in ("NEWSAUDIT_MODEL", "NEWSAUDIT_API_BASE", "OPENAI_API_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("NEWSAUDIT_CONFIG", "/dev/null")
+    calls: list[Any] = []
+
+    def factory(llm: Any, settings: Settings) -> tuple[Scorer, float]:
+        calls.append((llm.model, settings.model))
+        return FakeScorer(CLI_SCORES), 0.5
+
+    monkeypatch.setattr(scorers, "SCORERS", {"bias": factory})
+    rows = [{"id": f"r{i}", "text": f"Sentence {i}.", "label": y} for i, y in enumerate(LABELS)]
+    return {
+        "rows": _write(tmp_path / "rows.jsonl", rows),
+        "out": tmp_path / "pred.jsonl",
+        "calls": calls,
+    }
+
+
+def _eval_args(env: dict[str, Any], *extra: str, task: str = "bias") -> list[str]:
+    model = ["--model", "openai/fake", "--api-base", "http://127.0.0.1:9/v1"]
+    return ["eval", str(env["rows"]), "--task", task, "--out", str(env["out"]), *model, *extra]
+
+
+def test_cli_writes_predictions_and_prints_the_metrics(cli_env: dict[str, Any]) -> None:
+    result = runner.invoke(app, _eval_args(cli_env))
+    assert result.exit_code == 0, result.stderr
+    assert cli_env["calls"] == [("openai/fake", "openai/fake")]
+    assert _lines(cli_env["out"]) == [
+        {"id": f"r{i}", "score": s, "pred": s >= 0.5} for i, s in enumerate(SCORES)
+    ]
+    out = result.stdout
+    assert "n = 6 (2 labelled true, 4 false), threshold 0.5" in out
+    for row in ("| balanced accuracy | 0.875 | [", "| macro-F1 | 0.829 | [", "| AUC | 0.938 | ["):
+        assert row in out
+    assert "95% interval" in out
+    assert (
+        "| labelled true | 2 (tp) | 0 (fn) |" in out
+        and "| labelled false | 1 (fp) | 3 (tn) |" in out
+    )
+    assert "newsaudit: eval: 6/6 rows scored" in result.stderr
+    again = runner.invoke(app, _eval_args(cli_env))
+    assert again.exit_code == 0 and again.stdout == out
+    assert len(_lines(cli_env["out"])) == 6
+    assert "6/6 rows scored (6 already in the output)" in again.stderr
+
+
+def test_cli_threshold_and_limit(cli_env: dict[str, Any]) -> None:
+    result = runner.invoke(app, _eval_args(cli_env, "--threshold", "0.95", "--limit", "4"))
+    assert result.exit_code == 0, result.stderr
+    assert [line["pred"] for line in _lines(cli_env["out"])] == [False] * 4
+    assert "n = 4 (2 labelled true, 2 false), threshold 0.95" in result.stdout
+    assert "| labelled true | 0 (tp) | 2 (fn) |" in result.stdout
+
+
+def test_cli_bad_rows_exit_2_naming_the_line(cli_env: dict[str, Any]) -> None:
+    cli_env["rows"].write_text('{"id": "a", "text": "x", "label": true}\n{"id": "a"}\n')
+    result = runner.invoke(app, _eval_args(cli_env))
+    assert result.exit_code == 2
+    errors = [x for x in result.stderr.splitlines() if x.startswith("newsaudit: error:")]
+    assert len(errors) == 1 and "rows.jsonl:2: missing field 'label'" in errors[0]
+    assert not cli_env["out"].exists() and cli_env["calls"] == []
+
+
+def test_cli_task_without_a_scorer_is_a_config_error(cli_env: dict[str, Any]) -> None:
+    cli_env["rows"].write_text('{"id": "a", "document": "D.", "claim": "C.", "label": true}\n')
+    result = runner.invoke(app, _eval_args(cli_env, task="faithfulness"))
+    assert result.exit_code == 3
+    assert "no scorer for task 'faithfulness'" in result.stderr
