@@ -174,7 +174,7 @@ def _specifics(
         out[0] += [s for s, v in find_numbers(masked) if v not in look_in.numbers]
         out[1] += [d for d in dates if not _date_found(d, look_in)]
         spans = _name_spans(tokenize(sentence), ev, cased)
-        out[2] += [" ".join(t.text for t in x) for x in spans if not _name_found(x, look_in)]
+        out[2] += [_surface(x) for x in spans if not _name_found(x, look_in)]
     return out
 
 
@@ -199,7 +199,7 @@ def _placement(
 
 def _near(scores: list[float], ev: _Evidence) -> _Evidence:
     """The evidence sentences that best match a statement sentence (ties included)."""
-    cut = sorted(scores, reverse=True)[min(_LOCAL_TOP, len(scores)) - 1]
+    cut = max(sorted(scores, reverse=True)[min(_LOCAL_TOP, len(scores)) - 1], 1e-9)
     return _analyse("\n".join(t for t, s in zip(ev.texts, scores, strict=True) if s >= cut))
 
 
@@ -308,6 +308,12 @@ def _name_spans(tokens: tuple[Token, ...], ev: _Evidence, cased: bool) -> list[l
         else:
             open_ = False
     return spans
+
+
+def _surface(span: list[Token]) -> str:
+    """A name as the statement writes it, less titles ("Mayor Sadiq Khan" -> "Sadiq Khan")."""
+    words = [t.text for t in span if t.key not in _TITLES] or [t.text for t in span]
+    return " ".join(words)
 
 
 def _novel_first_name(t: Token, ev: _Evidence) -> bool:
