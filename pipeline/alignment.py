@@ -1,8 +1,10 @@
 """Cheap alignment checks: what a statement asserts that its evidence does not show.
 
 Pure-Python signals for the statement checker (numbers, dates, names and negation missing from
-the evidence, plus the share of novel content words). Each check leans lenient: a false alarm on
-a faithful paraphrase costs more than a miss, since an LLM probability is combined with these.
+the evidence, the share of novel content words, and values the evidence has only far from the
+sentences that best match the statement). Each check leans lenient: a false alarm on a faithful
+paraphrase costs more than a miss, since an LLM probability is combined with these. A statement
+in lowercase (or Title Case) has its names recased from the evidence's own capitals.
 `feature_vector` turns the signals into logistic-regression inputs in `FEATURE_NAMES` order.
 """
 
@@ -188,7 +190,7 @@ def _placement(
         tokens = tokenize(sentence)
         content = frozenset(content_words(tokens))
         scores = [len(content & s) / len(content) for s in ev.sentence_stems] if content else []
-        coverage = min(coverage, max(scores, default=1.0))
+        coverage = min(coverage, max(scores, default=0.0 if content else 1.0))
         if scores and max(scores) >= _MIN_COVERAGE:
             far = set(chain(*_specifics([sentence], ev, ev, cased)))
             near = chain(*_specifics([sentence], ev, _near(scores, ev), cased))
@@ -203,7 +205,7 @@ def _near(scores: list[float], ev: _Evidence) -> _Evidence:
     return _analyse("\n".join(t for t, s in zip(ev.texts, scores, strict=True) if s >= cut))
 
 
-# --- text basics ------------------------------------------------------------------------------
+# --- helpers ----------------------------------------------------------------------------------
 
 
 def _unique(items: Iterable[str]) -> tuple[str, ...]:
@@ -285,8 +287,10 @@ def _name_like(t: Token, nxt: Token | None, ev: _Evidence, cased: bool) -> bool:
         return False
     if not cased:  # recase from the evidence
         return t.key in ev.proper
-    if not t.text[0].isupper() or (t.initial and t.key in ev.lowercase):
+    if not t.text[0].isupper():
         return False
+    if t.key in ev.lowercase and (t.initial or t.stem not in ev.capitalised):
+        return False  # a common word the evidence writes in lowercase ("the Government")
     # a sentence-initial word is a name if the evidence writes it as one or a name follows
     followed = nxt is not None and nxt.text[0].isupper() and not nxt.gap
     return not t.initial or t.key in ev.proper or followed
@@ -307,7 +311,7 @@ def _name_spans(tokens: tuple[Token, ...], ev: _Evidence, cased: bool) -> list[l
             spans[-1].append(t)
         else:
             open_ = False
-    return spans
+    return [x for x in spans if any(t.key not in _TITLES for t in x)]  # "the Prime Minister"
 
 
 def _surface(span: list[Token]) -> str:

@@ -216,5 +216,5 @@ def find_dates(text: str) -> tuple[list[str], str]:
                 spans.append(m.span())
     masked = list(text)
     for s, e in spans:
-        masked[s:e] = " " * (e - s)
+        masked[s:e] = "|" * (e - s)  # not a space: "two Tuesday two" is not "two two"
     return [c for _, c in sorted(found)], "".join(masked)

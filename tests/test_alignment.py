@@ -42,6 +42,21 @@ def test_faithful_paraphrases_are_not_flagged(statement: str) -> None:
     assert signals.flags == 0
 
 
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "Police said the man, 34, was arrested.",  # sentence-initial common word
+        "The Prime Minister said the Government would act.",  # titles, capitalised common word
+        "On Monday, a man was arrested.",
+    ],
+)
+def test_capitalised_common_words_are_not_names(statement: str) -> None:
+    evidence = (
+        "A 34-year-old man was arrested on Monday, police said. May said the government would act."
+    )
+    assert explain(alignment_signals(statement, evidence)) == []
+
+
 ALTERED = [
     ("The U.S. president said 2,000 workers had not been paid.", "numbers_missing", "2,000"),
     ("Four officers were hurt in the clashes.", "numbers_missing", "Four"),
@@ -103,6 +118,15 @@ def test_novel_content_ratio_counts_content_words_only() -> None:
 def test_negation_far_from_the_shared_words_is_not_a_mismatch() -> None:
     evidence = "Smith did not specify his injury, but he will miss the rest of the season."
     assert not alignment_signals("Smith will miss the rest of the season.", evidence).flags
+
+
+def test_empty_inputs_give_neutral_or_fully_unsupported_signals() -> None:
+    assert feature_vector(alignment_signals("", EVIDENCE)) == [0.0] * len(FEATURE_NAMES)
+    signals = alignment_signals("Obama visited London in 2018.", "")
+    assert signals.best_sentence_coverage == 0.0
+    assert signals.novel_content_ratio == 1.0
+    assert signals.names_missing == ("London",)  # a lone sentence-initial word may be common
+    assert signals.dates_missing == ("2018",)
 
 
 @pytest.mark.parametrize(
