@@ -4,7 +4,8 @@ Reads the faithfulness dev sets (`{factcc,summeval,xsumfaith}.jsonl`, rows with 
 "claim" and "label", label true = supported), computes `alignment_signals(claim, document)`
 for each row and prints per dataset: n, positives (supported rows), and for each feature its
 AUC for predicting label=false plus how often it fires (value > 0) on supported and on
-unsupported rows; then the AUC of the sum of the four binary flags.
+unsupported rows; then the AUC of the sum of the four binary flags (numbers, dates, names,
+negation), of that sum plus `misplaced`, and of that sum plus the novel-content ratio.
 
     python bench/alignment_signals.py                          # ../shared/dev/faithfulness
     python bench/alignment_signals.py /path/to/faithfulness --show 5
@@ -50,7 +51,9 @@ def report(name: str, rows: list[dict[str, object]], show: int) -> None:
     x = np.array([feature_vector(s) for s in signals])
     unsupported = np.array([not r["label"] for r in rows])
     seconds = time.perf_counter() - started
-    print(f"\n{name}: n={len(rows)} supported={int((~unsupported).sum())} ({seconds:.1f} s)")
+    cased = sum(any(c.isupper() for c in str(r["claim"])) for r in rows)  # else names are recased
+    print(f"\n{name}: n={len(rows)} supported={int((~unsupported).sum())} ", end="")
+    print(f"claims with capitals={cased} ({seconds:.1f} s)")
     print(f"  {'feature':24} {'AUC':>6} {'fires|supp':>11} {'fires|unsupp':>13}")
     for j, feature in enumerate(FEATURE_NAMES):
         fires = x[:, j] > 0
@@ -58,6 +61,8 @@ def report(name: str, rows: list[dict[str, object]], show: int) -> None:
         print(f"  {feature:24} {auc(x[:, j], unsupported):6.3f} {supp:11.1%} {unsupp:13.1%}")
     flags = x[:, [FEATURE_NAMES.index(f) for f in BINARY]].sum(axis=1)
     print(f"  {'sum of binary flags':24} {auc(flags, unsupported):6.3f}")
+    placed = flags + x[:, FEATURE_NAMES.index("misplaced")]
+    print(f"  {'flags + misplaced':24} {auc(placed, unsupported):6.3f}")
     combined = flags + x[:, FEATURE_NAMES.index("novel_content_ratio")]
     print(f"  {'flags + novel ratio':24} {auc(combined, unsupported):6.3f}")
     false_alarms = [(r, s) for r, s in zip(rows, signals, strict=True) if r["label"] and s.flags]
