@@ -65,9 +65,23 @@ class MiniLM:
         return x @ self.w[f"{name}.weight"].T + self.w[f"{name}.bias"]
 
     def embed(self, texts: list[str]) -> Matrix:
-        """One unit vector per text."""
-        if not texts:
-            return np.zeros((0, self.w["embeddings.word_embeddings.weight"].shape[1]), np.float32)
+        """One unit vector per text (the model's sentence embedding, as published)."""
+        return self.encode(texts)[0]
+
+    def encode(self, texts: list[str], batch_size: int = 32) -> tuple[Matrix, Matrix]:
+        """Per text: the unit sentence vector, and the mean over all layers of the mean-pooled
+        token states (the features the subjectivity classifier reads). Texts are run in
+        batches of similar length, so short sentences are not padded to the longest."""
+        width = self.w["embeddings.word_embeddings.weight"].shape[1]
+        vectors = np.zeros((len(texts), width), np.float32)
+        layers = np.zeros((len(texts), width), np.float32)
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        for first in range(0, len(order), batch_size):
+            chunk = order[first : first + batch_size]
+            vectors[chunk], layers[chunk] = self._forward([texts[i] for i in chunk])
+        return vectors, layers
+
+    def _forward(self, texts: list[str]) -> tuple[Matrix, Matrix]:
         encoded = self.tokenizer.encode_batch(texts)
         ids = np.array([e.ids for e in encoded])
         mask = np.array([e.attention_mask for e in encoded], dtype=np.float32)
@@ -78,30 +92,36 @@ class MiniLM:
             + self.w["embeddings.token_type_embeddings.weight"][0]
         )
         x = self._norm(x, "embeddings.LayerNorm")
-        width = x.shape[-1]
-        head = width // self.heads
         blocked = ((1.0 - mask) * -1e9)[:, None, None, :]
+        count = mask.sum(1, keepdims=True)
+        layer_sum = np.zeros((batch, x.shape[-1]), np.float32)
         for n in range(self.layers):
-            p = f"encoder.layer.{n}"
-            q, k, v = (
-                self._dense(x, f"{p}.attention.self.{part}")
-                .reshape(batch, length, self.heads, head)
-                .transpose(0, 2, 1, 3)
-                for part in ("query", "key", "value")
-            )
-            scores = q @ k.transpose(0, 1, 3, 2) / np.sqrt(head) + blocked
-            scores = np.exp(scores - scores.max(-1, keepdims=True))
-            scores /= scores.sum(-1, keepdims=True)
-            context = (scores @ v).transpose(0, 2, 1, 3).reshape(batch, length, width)
-            x = self._norm(
-                x + self._dense(context, f"{p}.attention.output.dense"),
-                f"{p}.attention.output.LayerNorm",
-            )
-            hidden = self._dense(x, f"{p}.intermediate.dense")
-            hidden = 0.5 * hidden * (1.0 + _erf(hidden / np.sqrt(2.0)))
-            x = self._norm(x + self._dense(hidden, f"{p}.output.dense"), f"{p}.output.LayerNorm")
-        pooled = (x * mask[..., None]).sum(1) / mask.sum(1, keepdims=True)
-        return (pooled / np.linalg.norm(pooled, axis=1, keepdims=True)).astype(np.float32)
+            x = self._layer(x, blocked, f"encoder.layer.{n}")
+            layer_sum += (x * mask[..., None]).sum(1) / count
+        pooled = (x * mask[..., None]).sum(1) / count
+        unit = pooled / np.linalg.norm(pooled, axis=1, keepdims=True)
+        return unit.astype(np.float32), (layer_sum / self.layers).astype(np.float32)
+
+    def _layer(self, x: Matrix, blocked: Matrix, p: str) -> Matrix:
+        batch, length, width = x.shape
+        head = width // self.heads
+        q, k, v = (
+            self._dense(x, f"{p}.attention.self.{part}")
+            .reshape(batch, length, self.heads, head)
+            .transpose(0, 2, 1, 3)
+            for part in ("query", "key", "value")
+        )
+        scores = q @ k.transpose(0, 1, 3, 2) / np.sqrt(head) + blocked
+        scores = np.exp(scores - scores.max(-1, keepdims=True))
+        scores /= scores.sum(-1, keepdims=True)
+        context = (scores @ v).transpose(0, 2, 1, 3).reshape(batch, length, width)
+        x = self._norm(
+            x + self._dense(context, f"{p}.attention.output.dense"),
+            f"{p}.attention.output.LayerNorm",
+        )
+        hidden = self._dense(x, f"{p}.intermediate.dense")
+        hidden = 0.5 * hidden * (1.0 + _erf(hidden / np.sqrt(2.0)))
+        return self._norm(x + self._dense(hidden, f"{p}.output.dense"), f"{p}.output.LayerNorm")
 
 
 @cache
