@@ -82,7 +82,8 @@ COMMON = {
 }  # fmt: skip
 BOUNDARY = re.compile(r"[,;:(—–]|\b(?:that|which|who|when|if|and|but|while|as)\b", re.IGNORECASE)
 QUOTED_SHARE = 0.7  # a sentence this much inside quotation marks is someone's words
-MAX_SOURCE_WORDS = 8  # a longer stretch before the verb is not its subject
+MAX_SOURCE_WORDS = 8
+LEADING_WORDS = 6  # where a sentence's subject is looked for  # a longer stretch before the verb is not its subject
 FIRST_PERSON = re.compile(r"^(?:\W*(?:but|and|so|yet|now|still)\s+)?(?:I|We)\b", re.IGNORECASE)
 POSSESSIVE = re.compile(r"[’']s?$")
 QUANTIFIERS = {"many", "some", "several", "few", "most", "others", "numerous", "various"}
@@ -141,6 +142,16 @@ def _subject_after(text: str, cue_end: int) -> tuple[int, int] | None:
     return cue_end + match.start(1), cue_end + match.end(1)
 
 
+def _leading_subject(text: str) -> tuple[int, int] | None:
+    """The capitalised words among the sentence's first few, as one span ("Rutte's
+    predecessor Jens Stoltenberg made ..."), when no clause boundary cuts them."""
+    words = list(WORD.finditer(text))[:LEADING_WORDS]
+    named = [w for w in words if _named(w.group())]
+    if not named or BOUNDARY.search(text[named[0].start() : named[-1].end()]):
+        return None
+    return named[0].start(), named[-1].end()
+
+
 def _source_kind(words: str) -> str | None:
     """'named', 'pronoun', 'unnamed' or None (not a source: 'it was', 'the move')."""
     tokens = [t.lower().strip("’'") for t in WORD.findall(words)]
@@ -172,7 +183,10 @@ def _find(segment: Segment, text: str) -> tuple[str, Span, Span | None] | None:
             continue  # "his decision to announce": an infinitive reports nothing
         cue = Span(start=base + match.start(), end=base + match.end(), text=match.group())
         after = INVERTED.search(text[: match.start()]) and _subject_after(text, match.end())
-        for where in (_subject_before(text, match.start()), after or None):
+        # "X made a statement in a speech, stating that ...": the participle's speaker is the
+        # sentence's subject, named at its start.
+        leading = _leading_subject(text) if match.group().lower().endswith("ing") else None
+        for where in (_subject_before(text, match.start()), after or None, leading):
             kind = _source_kind(text[where[0] : where[1]]) if where else None
             if where and kind:
                 found.append((match.start(), kind, cue, _span(segment, where)))

@@ -14,6 +14,7 @@ import hashlib
 import json
 import os
 import tempfile
+from collections.abc import Sequence
 from functools import cache
 from pathlib import Path
 from typing import Any, TypeVar
@@ -145,3 +146,25 @@ class CachedLLM:
             key, {"result": result.model_dump(mode="json"), "metrics": metrics.model_dump()}
         )
         return result, metrics
+
+    async def probe(
+        self, stage: str, messages: list[dict[str, str]], options: Sequence[str]
+    ) -> tuple[dict[str, float] | None, StageMetrics]:
+        """The cached option probabilities for these exact messages, else the inner llm's."""
+        key = digest(
+            {
+                "probe": stage,
+                "options": list(options),
+                "messages": messages,
+                "run": self.fingerprint,
+            }
+        )
+        entry = self.cache.get(key)
+        if entry is not None and "probs" in entry:
+            self.hits += 1
+            return entry["probs"], StageMetrics(stage=stage, cached=True)
+        self.misses += 1
+        probs, metrics = await self.inner.probe(stage, messages, options)
+        if probs is not None:
+            self.cache.put(key, {"probs": probs})
+        return probs, metrics

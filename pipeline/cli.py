@@ -18,13 +18,21 @@ from pipeline.batch import BatchRun, BatchStats
 from pipeline.config import Settings, load_settings
 from pipeline.errors import ConfigError, InputError, NewsauditError
 from pipeline.eval_rows import EvalProgress, Row, evaluate, read_rows
-from pipeline.ingest import RawDocument, read_document
+from pipeline.ingest import RawDocument, read_document, read_statements
 from pipeline.llm import LLM, describe_failure
 from pipeline.local_model import DEFAULT_WEIGHTS, setup_local
 from pipeline.metrics import EvalSummary, render_summary
 from pipeline.progress import BatchProgress
-from pipeline.report import story_to_markdown, to_html, to_json, to_markdown, write_story
+from pipeline.report import (
+    story_to_markdown,
+    to_html,
+    to_json,
+    to_markdown,
+    verify_to_markdown,
+    write_story,
+)
 from pipeline.run import audit, open_llm
+from pipeline.run import verify as run_verify
 from pipeline.scorers import make_scorer
 from pipeline.server import LocalServer
 from pipeline.stages.story import compare_story
@@ -285,6 +293,53 @@ async def _story(
     reports = [await audit(doc, llm=llm, settings=settings, progress=progress) for doc in docs]
     progress(f"comparing {len(reports)} sources")
     return reports, await compare_story(reports, llm=llm, settings=settings.story)
+
+
+@app.command()
+def verify(
+    article: Annotated[
+        str, typer.Argument(help="article file (.txt, .html, .json) or - for stdin")
+    ],
+    statements: Annotated[
+        str | None,
+        typer.Option(
+            "--statements",
+            help="file of statements (one per line, or a JSON list of strings); - for stdin",
+        ),
+    ] = None,
+    headline: Annotated[
+        bool, typer.Option("--headline", help="also check the article's own headline")
+    ] = False,
+    fmt: Annotated[Format, typer.Option("--format", help="what goes to stdout")] = Format.markdown,
+    config: ConfigOpt = None,
+    model: ModelOpt = None,
+    api_base: ApiBaseOpt = None,
+) -> None:
+    """Check statements against an article: does it say what they say?
+
+    For each statement: supported, not supported or contradicted, the probability that the
+    article supports it, and the article's sentences it was checked against.
+    """
+    try:
+        if statements is None and not headline:
+            raise InputError("give --statements FILE (or -), --headline, or both")
+        if statements == "-" and article == "-":
+            raise InputError("the article and the statements cannot both come from stdin")
+        settings = _settings(config, model, api_base)
+        asked = read_statements(statements) if statements is not None else []
+        doc = read_document(article)
+        with open_llm(settings) as llm:
+            report = asyncio.run(
+                run_verify(doc, asked, llm=llm, settings=settings, headline=headline)
+            )
+    except NewsauditError as exc:
+        raise _fail(exc) from None
+    text = (
+        report.model_dump_json(indent=2) + "\n"
+        if fmt is Format.json
+        else verify_to_markdown(report)
+    )
+    typer.echo(text, nl=False)
 
 
 @app.command("eval")

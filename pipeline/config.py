@@ -65,6 +65,36 @@ class StorySettings(BaseSettings):
     )
 
 
+class JudgmentSettings(BaseSettings):
+    """How sentences are labelled and slant is found (defaults: the fitted values)."""
+
+    model_config = SettingsConfigDict(extra="forbid")
+
+    model_signal: Literal["auto", "logprobs", "batch", "off"] = Field(
+        "auto",
+        description="how the model judges sentences: logprobs (one one-token question per "
+        "sentence, read from log-probabilities; local servers), batch (one structured call "
+        "for all sentences; hosted providers), off (classifier, cues and rules only); auto: "
+        "logprobs for the embedded model and api_base servers, batch otherwise",
+    )
+    opinion_threshold: float | None = Field(
+        None, ge=0, le=1, description="P(subjective) for an opinion; None: the fitted threshold"
+    )
+    evidence_similarity: float = Field(
+        0.6,
+        ge=0,
+        le=1,
+        description="cosine at which a sentence citing a named source backs an own-voice one",
+    )
+    max_flagged: int = Field(
+        5, ge=0, le=50, description="most slanted sentences reported and sent for rewording"
+    )
+    slant_shares: tuple[float, float] = Field(
+        (0.1, 0.25),
+        description="share of slanted sentences at which an article is slightly / strongly slanted",
+    )
+
+
 class BatchSettings(BaseSettings):
     """How `newsaudit batch` runs: articles in flight and the provider's rate limits."""
 
@@ -130,6 +160,7 @@ class Settings(BaseSettings):
     server: ServerSettings = Field(default_factory=ServerSettings)
     batch: BatchSettings = Field(default_factory=BatchSettings)
     story: StorySettings = Field(default_factory=StorySettings)
+    judgments: JudgmentSettings = Field(default_factory=JudgmentSettings)
 
     @field_validator("model")
     @classmethod
@@ -142,6 +173,13 @@ class Settings(BaseSettings):
     def embedded(self) -> bool:
         """True when the model is the embedded local llama-server."""
         return self.model.startswith(EMBEDDED_PREFIX)
+
+    def model_signal(self) -> Literal["logprobs", "batch", "off"]:
+        """The configured way the model judges sentences, auto resolved."""
+        chosen = self.judgments.model_signal
+        if chosen != "auto":
+            return chosen
+        return "logprobs" if self.embedded or self.api_base is not None else "batch"
 
     def instructor_mode(self) -> Mode:
         """The configured mode, else a prefix match, else json_schema locally and tools hosted."""

@@ -10,12 +10,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-HEDGES = re.compile(
-    r"\b(?:may|might|could|possibly|potentially|perhaps|likely|unlikely|probably|presumably|"
+HEDGES = re.compile(  # longer phrases first: "could well" before "could"
+    r"\b(?:could well|may well|would likely|is bound to|"
+    r"may|might|could|possibly|potentially|perhaps|likely|unlikely|probably|presumably|"
     r"apparently|seemingly|allegedly|reportedly|appears? to|appeared to|seems? to|seemed to|"
     r"is expected to|are expected to|is set to|are set to|poised to|remains to be seen|"
-    r"it is (?:likely|possible|evident|conceivable|plausible) that|speculat\w*|rumou?r\w*|"
-    r"could well|would likely|is bound to|may well)\b",
+    r"it is (?:likely|possible|evident|conceivable|plausible) that|speculat\w*|rumou?r\w*)\b",
     re.IGNORECASE,
 )
 BOOSTERS = re.compile(

@@ -10,6 +10,7 @@ tokenizer.json through Hugging Face `tokenizers`; weights load with `safetensors
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
@@ -30,6 +31,19 @@ def _erf(x: Matrix) -> Matrix:
     poly = ((((1.061405429 * t - 1.453152027) * t + 1.421413741) * t - 0.284496736) * t
             + 0.254829592) * t  # fmt: skip
     return (sign * (1.0 - poly * np.exp(-a * a))).astype(np.float32)
+
+
+@dataclass
+class Encoded:
+    """What one pass of the model gives per text: the unit sentence vector; the mean over all
+    layers of the mean-pooled token states (the subjectivity classifier's input); and each
+    word piece's state averaged over the layers, with its character offsets in the text
+    (special tokens left out), from which the classifier's decision is traced to words."""
+
+    vectors: Matrix
+    layers: Matrix
+    tokens: list[Matrix]
+    offsets: list[list[tuple[int, int]]]
 
 
 class MiniLM:
@@ -66,26 +80,29 @@ class MiniLM:
 
     def embed(self, texts: list[str]) -> Matrix:
         """One unit vector per text (the model's sentence embedding, as published)."""
-        return self.encode(texts)[0]
+        return self.encode(texts).vectors
 
-    def encode(self, texts: list[str], batch_size: int = 32) -> tuple[Matrix, Matrix]:
-        """Per text: the unit sentence vector, and the mean over all layers of the mean-pooled
-        token states (the features the subjectivity classifier reads). Texts are run in
+    def encode(self, texts: list[str], batch_size: int = 32) -> Encoded:
+        """Sentence vectors and the classifier's features in one pass; texts are run in
         batches of similar length, so short sentences are not padded to the longest."""
         width = self.w["embeddings.word_embeddings.weight"].shape[1]
-        vectors = np.zeros((len(texts), width), np.float32)
-        layers = np.zeros((len(texts), width), np.float32)
+        out = Encoded(
+            vectors=np.zeros((len(texts), width), np.float32),
+            layers=np.zeros((len(texts), width), np.float32),
+            tokens=[np.zeros((0, width), np.float32)] * len(texts),
+            offsets=[[] for _ in texts],
+        )
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
         for first in range(0, len(order), batch_size):
             chunk = order[first : first + batch_size]
-            vectors[chunk], layers[chunk] = self._forward([texts[i] for i in chunk])
-        return vectors, layers
+            self._forward([texts[i] for i in chunk], chunk, out)
+        return out
 
-    def _forward(self, texts: list[str]) -> tuple[Matrix, Matrix]:
+    def _forward(self, texts: list[str], rows: list[int], out: Encoded) -> None:
         encoded = self.tokenizer.encode_batch(texts)
         ids = np.array([e.ids for e in encoded])
         mask = np.array([e.attention_mask for e in encoded], dtype=np.float32)
-        batch, length = ids.shape
+        length = ids.shape[1]
         x = (
             self.w["embeddings.word_embeddings.weight"][ids]
             + self.w["embeddings.position_embeddings.weight"][:length]
@@ -94,13 +111,19 @@ class MiniLM:
         x = self._norm(x, "embeddings.LayerNorm")
         blocked = ((1.0 - mask) * -1e9)[:, None, None, :]
         count = mask.sum(1, keepdims=True)
-        layer_sum = np.zeros((batch, x.shape[-1]), np.float32)
+        token_sum = np.zeros_like(x)
         for n in range(self.layers):
             x = self._layer(x, blocked, f"encoder.layer.{n}")
-            layer_sum += (x * mask[..., None]).sum(1) / count
+            token_sum += x
         pooled = (x * mask[..., None]).sum(1) / count
-        unit = pooled / np.linalg.norm(pooled, axis=1, keepdims=True)
-        return unit.astype(np.float32), (layer_sum / self.layers).astype(np.float32)
+        tokens = token_sum / self.layers  # each token's state, averaged over the layers
+        out.vectors[rows] = pooled / np.linalg.norm(pooled, axis=1, keepdims=True)
+        out.layers[rows] = (tokens * mask[..., None]).sum(1) / count
+        for k, (row, e) in enumerate(zip(rows, encoded, strict=True)):
+            flags = zip(e.attention_mask, e.special_tokens_mask, strict=True)
+            words = [n for n, (real, special) in enumerate(flags) if real and not special]
+            out.tokens[row] = tokens[k, words].astype(np.float32)
+            out.offsets[row] = [e.offsets[n] for n in words]
 
     def _layer(self, x: Matrix, blocked: Matrix, p: str) -> Matrix:
         batch, length, width = x.shape

@@ -1,17 +1,18 @@
-"""Scores reports against an editor's gold file (recall of boilerplate, support and bias findings).
+"""Scores reports against an editor's gold file: recall of boilerplate removal, attributed and
+unsupported sentences (by label) and bias findings.
 
 Usage: python -m pipeline.evaluate GOLD.yaml REPORT.json [REPORT.json ...]
 
 Matching rule (from the gold file): a finding matches a gold entry when their quotes overlap
-after normalising whitespace, quote marks and case; here, when their longest common run covers
-at least half of the shorter quote.
+after normalising whitespace, quote marks and case; here, as in the shared label-aware scorer,
+when one holds the other or they share 60% of the shorter one's words.
 """
 
 from __future__ import annotations
 
+import re
 import sys
 from dataclasses import dataclass, field
-from difflib import SequenceMatcher
 from pathlib import Path
 from typing import Any
 
@@ -19,17 +20,22 @@ import yaml
 
 from pipeline.quotes import normalize
 from schemas.report import ArticleReport
+from schemas.sentence import SentenceLabel
 
-MIN_OVERLAP = 0.5
+MIN_OVERLAP = 0.6
+WORDS = re.compile(r"\w+")
 
 
 def overlaps(a: str, b: str) -> bool:
-    """True when two quotes share a run covering at least half of the shorter one."""
+    """True when one quote holds the other, or they share at least 60% of the shorter one's
+    words, after normalising whitespace, quote marks and case (the gold file's rule)."""
     x, y = normalize(a)[0], normalize(b)[0]
     if not x or not y:
         return False
-    match = SequenceMatcher(None, x, y, autojunk=False).find_longest_match(0, len(x), 0, len(y))
-    return match.size >= MIN_OVERLAP * min(len(x), len(y))
+    if x in y or y in x:
+        return True
+    wx, wy = set(WORDS.findall(x)), set(WORDS.findall(y))
+    return bool(wx and wy) and len(wx & wy) / min(len(wx), len(wy)) >= MIN_OVERLAP
 
 
 @dataclass
@@ -53,25 +59,17 @@ class Tally:
         return self.found / self.expected if self.expected else None
 
 
-def _unsupported_quotes(report: ArticleReport) -> list[str]:
-    quotes = []
-    for audit in report.unsupported:
-        quotes.append(audit.claim.quote)
-        quotes.extend(audit.verdict.evidence if audit.verdict else [])
-    return quotes
+ATTRIBUTED = {SentenceLabel.attributed}
 
 
-def _supported_quotes(report: ArticleReport) -> list[str]:
-    quotes = []
-    for audit in report.claims:
-        if audit.verdict is not None and audit.verdict.verdict.supported:
-            quotes.append(audit.claim.quote)
-            quotes.extend(audit.verdict.evidence)
-    return quotes
+def _labels_for(quote: str, report: ArticleReport) -> set[SentenceLabel]:
+    return {s.label for s in report.sentences if overlaps(quote, s.text)}
 
 
 def score(gold: dict[str, Any], reports: dict[str, ArticleReport]) -> dict[str, Tally]:
-    """Recall per category over the articles present in both the gold file and the reports."""
+    """Recall per category over the articles present in both the gold file and the reports:
+    a gold attributed or unsupported quote is found when a sentence it overlaps carries an
+    attributed or an unsupported label; a bias quote when a finding's quote overlaps it."""
     tallies = {k: Tally() for k in ("boilerplate", "attributed", "unsupported", "bias")}
     for name, expected in gold.get("articles", {}).items():
         report = reports.get(name)
@@ -80,18 +78,14 @@ def score(gold: dict[str, Any], reports: dict[str, ArticleReport]) -> dict[str, 
         body = " ".join(report.article.body.split())
         for line in expected.get("boilerplate") or []:
             tallies["boilerplate"].add(" ".join(line.split()) not in body, f"{name}: {line}")
-        for category, quotes in (
-            ("attributed", _supported_quotes(report)),
-            ("unsupported", _unsupported_quotes(report)),
-        ):
-            for entry in expected.get(category) or []:
-                hit = any(overlaps(entry["quote"], q) for q in quotes)
-                tallies[category].add(hit, f"{name}: {entry['quote'][:60]}")
+        for entry in expected.get("attributed") or []:
+            hit = bool(_labels_for(entry["quote"], report) & ATTRIBUTED)
+            tallies["attributed"].add(hit, f"{name}: {entry['quote'][:60]}")
+        for entry in expected.get("unsupported") or []:
+            hit = any(label.unsupported for label in _labels_for(entry["quote"], report))
+            tallies["unsupported"].add(hit, f"{name}: {entry['quote'][:60]}")
         findings = [f.quote for f in report.bias.findings]
-        entries = list(expected.get("bias") or [])
-        if "headline" in expected:
-            entries.append({"quote": expected["headline"]["quote"]})
-        for entry in entries:
+        for entry in expected.get("bias") or []:
             hit = any(overlaps(entry["quote"], q) for q in findings)
             tallies["bias"].add(hit, f"{name}: {entry['quote'][:60]}")
     return tallies

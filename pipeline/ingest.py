@@ -126,3 +126,37 @@ def parse_document(data: bytes, name: str, ident: str | None = None) -> RawDocum
     suffix = Path(name).suffix.lower()
     kind: Kind = "html" if suffix in HTML_SUFFIXES or _looks_like_html(text) else "text"
     return RawDocument(id=ident, source=name, kind=kind, content=text)
+
+
+MAX_STATEMENTS = 200
+
+
+def parse_statements(data: bytes, name: str) -> list[str]:
+    """Statements to check: a JSON list of strings, or one statement per non-empty line."""
+    text = decode(data, name).strip()
+    if text.startswith("["):
+        try:
+            loaded = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise InputError(f"{name}: not valid JSON: {exc.msg} (line {exc.lineno})") from None
+        if not isinstance(loaded, list) or not all(isinstance(s, str) for s in loaded):
+            raise InputError(f"{name}: a JSON input must be a list of strings")
+        statements = [" ".join(s.split()) for s in loaded]
+    else:
+        statements = [" ".join(line.split()) for line in text.splitlines()]
+    statements = [s for s in statements if s]
+    if not statements:
+        raise InputError(f"{name}: no statements to check")
+    if len(statements) > MAX_STATEMENTS:
+        raise InputError(f"{name}: {len(statements)} statements; at most {MAX_STATEMENTS} a run")
+    return statements
+
+
+def read_statements(location: str) -> list[str]:
+    """Statements from a file, or from stdin for ``-``."""
+    if location == "-":
+        return parse_statements(sys.stdin.buffer.read(), "<stdin>")
+    path = Path(location)
+    if not path.is_file():
+        raise InputError(f"{location}: no such file")
+    return parse_statements(path.read_bytes(), location)

@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import os
 import re
 import time
+from collections.abc import Sequence
 from typing import Any, TypeVar
 
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
@@ -60,6 +62,7 @@ MODES = {
     "md_json": instructor.Mode.MD_JSON,
 }
 PLACEHOLDER_KEY = "no-key-needed"
+PROBE_TOP_LOGPROBS = 20  # the most OpenAI returns; llama-server accepts it too
 _SECRET_ENV = re.compile(r"(KEY|TOKEN|SECRET|PASSWORD)$", re.IGNORECASE)
 
 
@@ -297,6 +300,41 @@ class LLM:
                 raise cause from None
             return self._salvage(exc, response_model, context)
 
+    def _probe_sync(
+        self, messages: list[dict[str, str]], options: Sequence[str], metrics: StageMetrics
+    ) -> dict[str, float] | None:
+        kwargs = {
+            **self._params(),
+            "messages": messages,
+            "max_tokens": 1,
+            "logprobs": True,
+            "top_logprobs": PROBE_TOP_LOGPROBS,
+            "drop_params": True,  # a provider without log-probabilities answers without them
+        }
+        response = self._send(kwargs, metrics)
+        self._record(response, metrics)
+        if self.limiter is not None:
+            self.limiter.after_response_blocking(1)
+        return option_probabilities(response, options)
+
+    async def probe(
+        self, stage: str, messages: list[dict[str, str]], options: Sequence[str]
+    ) -> tuple[dict[str, float] | None, StageMetrics]:
+        """One short question answered by one token: the probability of each option, read
+        from the first token's log-probabilities (None when the provider gives none)."""
+        metrics = StageMetrics(stage=stage)
+        started = time.perf_counter()
+        if self.limiter is not None:
+            self.limiter.bind(asyncio.get_running_loop())
+        try:
+            result = await asyncio.to_thread(self._probe_sync, messages, options, metrics)
+        except NewsauditError as exc:
+            exc.stage, exc.spent = stage, [metrics]
+            raise
+        finally:
+            metrics.seconds = round(time.perf_counter() - started, 3)
+        return result, metrics
+
     async def structured(
         self,
         stage: str,
@@ -327,6 +365,23 @@ class LLM:
         metrics.dropped_reasons = [f"{d['field']}: {d['reason']}" for d in dropped]
         metrics.warnings = list(context.get("warnings", []))
         return result, metrics
+
+
+def option_probabilities(response: Any, options: Sequence[str]) -> dict[str, float] | None:
+    """The probability of each option as the answer's first token, renormalised over the
+    options, from the response's top log-probabilities ("A", " a", "A)" all count as A);
+    None when the provider returned no log-probabilities or none of the options."""
+    choice = response.choices[0]
+    content = getattr(getattr(choice, "logprobs", None), "content", None)
+    if not content:
+        return None
+    mass = dict.fromkeys(options, 0.0)
+    for top in getattr(content[0], "top_logprobs", None) or []:
+        key = str(top.token).strip().strip(".):").upper()
+        if key in mass:
+            mass[key] += math.exp(float(top.logprob))
+    total = sum(mass.values())
+    return {k: v / total for k, v in mass.items()} if total > 0 else None
 
 
 def describe_failure(exc: Exception) -> str:

@@ -33,7 +33,7 @@ def _env() -> SandboxedEnvironment:
     return env
 
 
-_DELIMITER = re.compile(r"<(/?)(article)\b", re.IGNORECASE)
+_DELIMITER = re.compile(r"<(/?)(article)\b", re.IGNORECASE)  # evidence blocks use it too
 
 
 def as_data(text: object) -> str:

@@ -9,33 +9,35 @@ from datetime import UTC, datetime
 from typing import TypeVar
 
 from pipeline import __version__
-from pipeline.chunking import (
-    estimate_tokens,
-    merge_bias,
-    merge_metrics,
-    merge_summaries,
-    split_article,
-)
+from pipeline.chunking import estimate_tokens, merge_metrics, split_segments
+from pipeline.citations import SentenceIndex
 from pipeline.config import Settings
+from pipeline.embeddings import embedded_model
 from pipeline.errors import InputError, NewsauditError
 from pipeline.ingest import RawDocument
 from pipeline.llm import LLM
 from pipeline.prompts import prompt_hash
 from pipeline.ratelimit import RateLimiter
+from pipeline.sentences import Segment, segment
 from pipeline.server import LocalServer
 from pipeline.stages import StructuredLLM
-from pipeline.stages.bias import check_bias
-from pipeline.stages.claims import extract_claims
+from pipeline.stages.bias import check_bias, merge_bias
+from pipeline.stages.claims import build_claims, pick_claims
 from pipeline.stages.clean import clean
-from pipeline.stages.summarize import summarize
-from pipeline.stages.support import check_support
+from pipeline.stages.summarize import ground_summary, merge_summaries, summarize
+from pipeline.stages.support import label_article, verdict_of
+from pipeline.stages.verify import check_statements
+from pipeline.subjectivity import embed_and_classify
 from schemas.article import Article
 from schemas.report import ArticleReport, ClaimAudit, StageMetrics
-from schemas.support import SupportVerdict
+from schemas.sentence import Sentence
+from schemas.verification import VerifyReport
 
 T = TypeVar("T")
 
-LLM_STAGES = ("summarize", "claims", "support", "bias")
+LLM_STAGES = ("summarize", "claims", "support", "summary_check", "bias")
+# The templates a report's calls can use (which ones depend on how the model is asked).
+PROMPTS = ("summarize", "claims", "sentence", "support", "verify", "verify_all", "rewrite", "bias")
 Progress = Callable[[str], None]
 
 
@@ -54,7 +56,7 @@ def _quiet(_: str) -> None:
 
 
 async def _each(
-    parts: list[Article], call: Callable[[Article], Awaitable[tuple[T, StageMetrics]]]
+    parts: list[list[Segment]], call: Callable[[list[Segment]], Awaitable[tuple[T, StageMetrics]]]
 ) -> tuple[list[T], list[StageMetrics]]:
     """One stage over every part, in order (parts of one article share one model in turn)."""
     results, metrics = [], []
@@ -63,6 +65,23 @@ async def _each(
         results.append(result)
         metrics.append(stage_metrics)
     return results, metrics
+
+
+def _parts(doc: RawDocument, article: Article, settings: Settings) -> list[list[Segment]]:
+    """The article's sentences in parts that fit one call; refused beyond ``max_chunks``."""
+    parts = split_segments(segment(article), settings.max_chunk_tokens)
+    if len(parts) > settings.max_chunks:
+        raise InputError(
+            f"{doc.source}: article too long: about {estimate_tokens(article.body)} tokens "
+            f"needs {len(parts)} parts of {settings.max_chunk_tokens}, more than max_chunks="
+            f"{settings.max_chunks} (raise max_chunks or max_chunk_tokens to audit it)"
+        )
+    return parts
+
+
+def _ranked_unsupported(sentences: list[Sentence]) -> list[int]:
+    """Ids of the unsupported assertions, highest score first (ties in article order)."""
+    return [s.id for s in sorted(sentences, key=lambda s: (-s.score, s.id)) if s.label.unsupported]
 
 
 async def audit(
@@ -77,13 +96,7 @@ async def audit(
     snap = settings.quote_snap_threshold
     article = clean(doc)
     stages = [StageMetrics(stage="clean", seconds=round(time.perf_counter() - started, 3))]
-    parts = split_article(article, settings.max_chunk_tokens)
-    if len(parts) > settings.max_chunks:
-        raise InputError(
-            f"{doc.source}: article too long: about {estimate_tokens(article.body)} tokens "
-            f"needs {len(parts)} parts of {settings.max_chunk_tokens}, more than max_chunks="
-            f"{settings.max_chunks} (raise max_chunks or max_chunk_tokens to audit it)"
-        )
+    parts = _parts(doc, article, settings)
     if len(parts) > 1:
         stages[0].warnings.append(
             f"article of about {estimate_tokens(article.body)} tokens audited in {len(parts)} "
@@ -94,44 +107,59 @@ async def audit(
     claims_per_part = (
         settings.max_claims if len(parts) == 1 else max(2, -(-settings.max_claims // len(parts)))
     )
+    segments = [s for part in parts for s in part]
+    scored = embed_and_classify([s.text for s in segments])
+    index = SentenceIndex(segments, scored.vectors)
     try:
         progress(f"{doc.id}: summarize")
         summaries, metrics = await _each(
-            parts, lambda part: summarize(part, llm=llm, snap_threshold=snap)
+            parts, lambda part: summarize(article, part, llm=llm, index=index, snap_threshold=snap)
         )
         summary = merge_summaries(summaries)
         stages.append(merge_metrics("summarize", metrics))
         progress(f"{doc.id}: claims")
-        part_claims, metrics = await _each(
+        picked, metrics = await _each(
             parts,
-            lambda part: extract_claims(
+            lambda part: pick_claims(
+                article,
                 part,
                 llm=llm,
+                index=index,
                 max_claims=claims_per_part,
                 snap_threshold=snap,
             ),
         )
-        claims = [c for found in part_claims for c in found]
+        picks = [p for found in picked for p in found]
         stages.append(merge_metrics("claims", metrics))
-        progress(f"{doc.id}: support ({len(claims)} claims)")
-        verdicts: dict[int, SupportVerdict] = {}
-        support_metrics = []
-        offset = 0
-        for part, found in zip(parts, part_claims, strict=True):
-            local, metrics_one = await check_support(part, found, llm=llm, snap_threshold=snap)
-            verdicts |= {offset + number: verdict for number, verdict in local.items()}
-            support_metrics.append(metrics_one)
-            offset += len(found)
-        stages.append(merge_metrics("support", support_metrics))
+        progress(f"{doc.id}: support ({sum(map(len, parts))} sentences)")
+        sentences, support_metrics = await label_article(
+            article,
+            parts,
+            llm=llm,
+            settings=settings,
+            checkworthy={p.sentence for p in picks},
+            scored=scored,
+        )
+        stages.append(support_metrics)
+        progress(f"{doc.id}: summary check ({len(summary.bullets)} points)")
+        summary, check_metrics = await ground_summary(
+            summary, article, sentences, llm=llm, index=index, mode=settings.model_signal()
+        )
+        stages.append(check_metrics)
         progress(f"{doc.id}: bias")
         assessments, metrics = await _each(
-            parts, lambda part: check_bias(part, llm=llm, snap_threshold=snap)
+            parts,
+            lambda part: check_bias(
+                article, part, sentences, llm=llm, settings=settings.judgments, snap_threshold=snap
+            ),
         )
         bias = merge_bias(assessments)
         stages.append(merge_metrics("bias", metrics))
     except NewsauditError as exc:
         exc.spent = [*stages, *exc.spent]  # what the article cost before it failed
         raise
+    claims = build_claims(picks, sentences)
+    by_id = {s.id: s for s in sentences}
     return ArticleReport(
         newsaudit_version=__version__,
         created_at=datetime.now(UTC).isoformat(timespec="seconds"),
@@ -140,12 +168,55 @@ async def audit(
         instructor_mode=settings.instructor_mode(),
         article=article,
         summary=summary,
+        sentences=sentences,
+        unsupported=_ranked_unsupported(sentences),
         claims=[
-            ClaimAudit(number=i, claim=c, verdict=verdicts.get(i))
+            ClaimAudit(number=i, claim=c, verdict=verdict_of(by_id[c.sentence], by_id))
             for i, c in enumerate(claims, start=1)
         ],
         bias=bias,
         stages=stages,
-        prompt_hashes={stage: prompt_hash(stage) for stage in LLM_STAGES},
+        prompt_hashes={stage: prompt_hash(stage) for stage in PROMPTS},
         seconds_total=round(time.perf_counter() - started, 3),
+    )
+
+
+async def verify(
+    doc: RawDocument,
+    statements: list[str],
+    *,
+    llm: StructuredLLM,
+    settings: Settings,
+    headline: bool = False,
+) -> VerifyReport:
+    """Check statements (and, with ``headline``, the article's own headline) against one
+    article: verdict, probability and evidence sentences for each."""
+    started = time.perf_counter()
+    article = clean(doc)
+    body = article.body
+    for number, statement in enumerate(statements, start=1):
+        if len(statement) > len(body):
+            raise InputError(
+                f"{doc.source}: statement {number} is longer than the article "
+                f"({len(statement)} characters against {len(body)}): not a statement about it"
+            )
+    if headline and not article.title:
+        raise InputError(f"{doc.source}: --headline given, but the article has no headline")
+    asked = [*statements, *([article.title] if headline and article.title else [])]
+    segments = segment(article)
+    vectors = embedded_model().embed([s.text for s in segments])
+    checks, metrics = await check_statements(
+        asked, SentenceIndex(segments, vectors), body, llm=llm, mode=settings.model_signal()
+    )
+    return VerifyReport(
+        article_id=article.id,
+        source=article.source,
+        title=article.title,
+        model=settings.model,
+        checks=checks[: len(statements)],
+        headline=checks[len(statements)] if len(checks) > len(statements) else None,
+        calls=metrics.calls,
+        prompt_tokens=metrics.prompt_tokens,
+        completion_tokens=metrics.completion_tokens,
+        seconds=round(time.perf_counter() - started, 3),
     )

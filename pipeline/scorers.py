@@ -8,12 +8,65 @@ from typing import Any
 
 from pipeline.config import Settings
 from pipeline.errors import ConfigError
-from pipeline.eval_rows import Scorer
+from pipeline.eval_rows import BiasRow, FaithfulnessRow, Row, Scorer
 
 ScorerFactory = Callable[[Any, Settings], tuple[Scorer, float]]
 
-# Task name -> factory; the bias and faithfulness scorers register here.
-SCORERS: dict[str, ScorerFactory] = {}
+
+def bias_scorer(llm: Any, settings: Settings) -> tuple[Scorer, float]:
+    """Each row judged as a one-sentence article, exactly as `check` judges a sentence: the
+    score is the combined P(subjective) measured against its threshold (0.5 = at the
+    threshold), so the default threshold is 0.5 whichever variant of the combination ran."""
+    from pipeline.sentences import whole
+    from pipeline.stages.support import label_article
+    from pipeline.subjectivity import centred
+    from schemas.article import Article
+
+    async def score(rows: list[Row]) -> list[float]:
+        out = []
+        for row in rows:
+            assert isinstance(row, BiasRow)
+            article = Article(id=row.id, paragraphs=[row.text])
+            labelled, _ = await label_article(
+                article, [whole(row.text)], llm=llm, settings=settings, checkworthy=set()
+            )
+            signals = labelled[0].signals
+            assert signals is not None
+            out.append(centred(signals.subjective, signals.threshold))
+        return out
+
+    return score, 0.5
+
+
+def faithfulness_scorer(llm: Any, settings: Settings) -> tuple[Scorer, float]:
+    """Each row's claim checked against its document exactly as `newsaudit verify` checks a
+    statement; the score is P(supported) mapped so that its threshold sits at 0.5."""
+    from pipeline.citations import SentenceIndex
+    from pipeline.embeddings import embedded_model
+    from pipeline.sentences import segment
+    from pipeline.stages.verify import check_statements
+    from pipeline.subjectivity import centred
+    from schemas.article import Article
+
+    async def score(rows: list[Row]) -> list[float]:
+        out = []
+        for row in rows:
+            assert isinstance(row, FaithfulnessRow)
+            paragraphs = [p for p in row.document.split("\n") if p.strip()]
+            article = Article(id=row.id, paragraphs=paragraphs)
+            segments = segment(article)
+            index = SentenceIndex(segments, embedded_model().embed([s.text for s in segments]))
+            [check], _ = await check_statements(
+                [row.claim], index, article.body, llm=llm, mode=settings.model_signal()
+            )
+            out.append(centred(check.probability, check.threshold))
+        return out
+
+    return score, 0.5
+
+
+# Task name -> factory.
+SCORERS: dict[str, ScorerFactory] = {"bias": bias_scorer, "faithfulness": faithfulness_scorer}
 
 
 def make_scorer(task: str, llm: Any, settings: Settings) -> tuple[Scorer, float]:

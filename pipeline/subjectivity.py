@@ -27,7 +27,8 @@ from pipeline.cues import CUE_FEATURES, Cues
 Vector = NDArray[np.float32]
 MODEL_OPTIONS = ("A", "B", "C", "D", "E")  # the letters of prompts/sentence.j2
 MODEL_FEATURES = tuple(f"model_{letter}" for letter in MODEL_OPTIONS)
-BASE_FEATURES = ("classifier", *CUE_FEATURES, "quoted", "attributed", "unnamed")
+BASE_FEATURES = ("classifier", "phrase", *CUE_FEATURES, "quoted", "attributed", "unnamed")
+PHRASE_TOKENS = 4  # word pieces in the window the most subjective phrase is looked for in
 PROBABILITY_FLOOR = 0.01
 
 
@@ -58,6 +59,11 @@ class Classifier:
         z = ((features - self.mean) / self.scale) @ self.coef + self.intercept
         return 1.0 / (1.0 + np.exp(-z.astype(np.float64)))
 
+    def token_logits(self, tokens: Vector) -> NDArray[np.float64]:
+        """Each word piece's share of the decision: the sentence's logit is the mean of these
+        over its tokens plus the intercept, so they show which words make it subjective."""
+        return np.asarray(((tokens - self.mean) / self.scale) @ self.coef, dtype=np.float64)
+
 
 @cache
 def classifier() -> Classifier:
@@ -65,12 +71,58 @@ def classifier() -> Classifier:
     return Classifier()
 
 
-def embed_and_classify(texts: list[str]) -> tuple[Vector, NDArray[np.float64]]:
-    """Unit sentence vectors (for evidence matching) and P(subjective), in one MiniLM pass."""
+@dataclass(frozen=True)
+class Phrase:
+    """The sentence's most subjective run of words, as the classifier reads it."""
+
+    logit: float  # the classifier's logit for these words alone
+    start: int  # character offsets in the sentence, whole words
+    end: int
+
+
+@dataclass(frozen=True)
+class Scored:
+    """One pass of the embedding model over some sentences, with the classifier's verdicts."""
+
+    vectors: Vector  # unit sentence vectors (evidence matching, citations)
+    probabilities: NDArray[np.float64]  # P(subjective) per sentence
+    phrases: list[Phrase | None]
+
+
+def loaded_phrase(text: str, tokens: Vector, offsets: list[tuple[int, int]]) -> Phrase | None:
+    """The shipped classifier's most subjective phrase of a text (see ``phrase_of``)."""
+    model = classifier()
+    return phrase_of(text, model.token_logits(tokens), offsets, model.intercept)
+
+
+def phrase_of(
+    text: str, logits: NDArray[np.float64], offsets: list[tuple[int, int]], intercept: float
+) -> Phrase | None:
+    """The run of up to PHRASE_TOKENS word pieces with the highest mean token logit, widened
+    to whole words; None for a text without word pieces."""
+    if not offsets:
+        return None
+    width = min(PHRASE_TOKENS, len(logits))
+    means = np.convolve(logits, np.ones(width) / width, mode="valid")
+    first = int(np.argmax(means))
+    start, end = offsets[first][0], offsets[first + width - 1][1]
+    while start > 0 and text[start - 1].isalnum():
+        start -= 1
+    while end < len(text) and text[end].isalnum():
+        end += 1
+    return Phrase(float(means[first]) + intercept, start, end)
+
+
+def embed_and_classify(texts: list[str]) -> Scored:
+    """Sentence vectors, P(subjective) and the most subjective phrase, in one MiniLM pass."""
     from pipeline.embeddings import embedded_model
 
-    vectors, layers = embedded_model().encode(texts)
-    return vectors, classifier().probabilities(layers)
+    encoded = embedded_model().encode(texts)
+    phrases = [
+        loaded_phrase(t, tokens, offsets)
+        for t, tokens, offsets in zip(texts, encoded.tokens, encoded.offsets, strict=True)
+    ]
+    return Scored(encoded.vectors, classifier().probabilities(encoded.layers), phrases)
 
 
 @dataclass(frozen=True)
@@ -128,6 +180,7 @@ def combination() -> Combination:
 
 def signal_values(
     classifier_p: float,
+    phrase: Phrase | None,
     found: Cues,
     *,
     quoted: float,
@@ -139,6 +192,7 @@ def signal_values(
     values = dict(zip(CUE_FEATURES, found.vector(), strict=True))
     values |= {
         "classifier": logit(classifier_p),
+        "phrase": phrase.logit if phrase is not None else logit(classifier_p),
         "quoted": quoted,
         "attributed": float(attributed),
         "unnamed": float(unnamed),

@@ -2,10 +2,11 @@
 
 from schemas.article import Article
 from schemas.bias import BiasAssessment, BiasFinding, BiasKind
-from schemas.claims import Claim, ClaimList, ClaimType
+from schemas.claims import Claim, ClaimPicks, ClaimType
 from schemas.report import ArticleReport, StageMetrics
+from schemas.sentence import Sentence, SentenceLabel
 from schemas.summary import Summary
-from schemas.support import SupportAssessment, SupportVerdict, Verdict
+from schemas.support import SentenceJudgments, SupportVerdict, Verdict
 
 __all__ = [
     "Article",
@@ -14,11 +15,13 @@ __all__ = [
     "BiasFinding",
     "BiasKind",
     "Claim",
-    "ClaimList",
+    "ClaimPicks",
     "ClaimType",
+    "Sentence",
+    "SentenceJudgments",
+    "SentenceLabel",
     "StageMetrics",
     "Summary",
-    "SupportAssessment",
     "SupportVerdict",
     "Verdict",
 ]

@@ -1,4 +1,4 @@
-"""Output of the claims stage."""
+"""Output of the claims stage: check-worthy sentences, each restated as a standalone claim."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
-from schemas.evidence import Quote, keep_valid_items
+from schemas.evidence import SentenceRef, keep_valid_items
 
 
 class ClaimType(StrEnum):
@@ -19,46 +19,50 @@ class ClaimType(StrEnum):
     opinion = "opinion"
 
 
-class Claim(BaseModel):
-    """One check-worthy factual claim, standalone and anchored to a verbatim quote."""
+class ClaimPick(BaseModel):
+    """One check-worthy sentence, as the model picks it."""
 
     model_config = ConfigDict(extra="forbid")
 
-    quote: Quote = Field(
-        description="the exact sentence or clause from the article, copied verbatim"
-    )
+    sentence: SentenceRef = Field(description="the number of the sentence that makes the claim")
     claim: str = Field(
-        description="what the quote claims, as one standalone sentence with names spelled out "
+        description="what it claims, as one short standalone sentence with names spelled out "
         "(no 'he', 'it', 'this')"
     )
-    speaker: str | None = Field(
-        description="who asserts it: the named person or outlet quoted, or null if the article "
-        "itself asserts it"
-    )
-    type: ClaimType = Field(
-        description="reported_fact, quote (words of a named person), statistic, prediction, opinion"
-    )
 
 
-class ClaimList(BaseModel):
-    """The check-worthy claims of one article, in article order."""
+class ClaimPicks(BaseModel):
+    """The model's answer: the check-worthy sentences of one article, in article order."""
 
     model_config = ConfigDict(extra="forbid")
 
-    claims: list[Claim] = Field(description="check-worthy claims in article order")
+    claims: list[ClaimPick] = Field(description="check-worthy sentences in article order")
 
     _keep = field_validator("claims", mode="wrap")(keep_valid_items)
 
     @field_validator("claims")
     @classmethod
-    def _distinct_quotes(cls, claims: list[Claim], info: ValidationInfo) -> list[Claim]:
-        context = info.context
-        if context is None or context.get("drop_invalid"):
-            return claims  # salvage keeps them all; the stage keeps the first of each quote
-        seen: set[str] = set()
-        for number, claim in enumerate(claims, start=1):
-            key = " ".join(claim.quote.casefold().split())
-            if key in seen:
-                raise ValueError(f"claim {number} repeats an earlier quote; give each its own")
-            seen.add(key)
+    def _distinct_sentences(cls, claims: list[ClaimPick], info: ValidationInfo) -> list[ClaimPick]:
+        if info.context is None or info.context.get("drop_invalid"):
+            return claims  # salvage keeps them all; the stage keeps the first of each sentence
+        seen: set[int] = set()
+        for claim in claims:
+            if claim.sentence in seen:
+                raise ValueError(f"sentence {claim.sentence} is picked twice; pick each once")
+            seen.add(claim.sentence)
         return claims
+
+
+class Claim(BaseModel):
+    """One check-worthy claim: the sentence that makes it (cut from the body by code), the
+    claim restated on its own, who asserts it and what kind of statement it is."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    sentence: int = Field(description="number of the body sentence")
+    quote: str = Field(description="the sentence, exactly as the article has it")
+    claim: str = Field(description="the claim as one standalone sentence")
+    speaker: str | None = Field(
+        description="who asserts it, in the article's words; None when the article does"
+    )
+    type: ClaimType

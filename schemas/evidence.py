@@ -72,3 +72,15 @@ def style_problem(value: Any, info: ValidationInfo, problem: str, *, reask: bool
         raise ValueError(problem)
     context.setdefault("warnings", []).append(f"{info.field_name}: {problem}")
     return value
+
+
+def _check_sentence(value: int, info: ValidationInfo) -> int:
+    known = (info.context or {}).get("sentence_ids")
+    if known is not None and value not in known:
+        shown = f"{min(known)}..{max(known)}" if known else "none"
+        raise ValueError(f"sentence {value} is not a sentence number of the article ({shown})")
+    return value
+
+
+SentenceRef = Annotated[int, AfterValidator(_check_sentence)]
+"""A sentence number that must be one the model was shown (checked through the context)."""

@@ -7,6 +7,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from schemas.article import Article
 from schemas.bias import BiasAssessment
 from schemas.claims import Claim
+from schemas.sentence import Sentence
 from schemas.summary import Summary
 from schemas.support import SupportVerdict
 
@@ -56,6 +57,11 @@ class ArticleReport(BaseModel):
     instructor_mode: str
     article: Article
     summary: Summary
+    sentences: list[Sentence] = Field(description="every body sentence, labelled and scored")
+    unsupported: list[int] = Field(
+        description="the unsupported assertions: ids of the fact_unsupported, opinion, "
+        "speculation and attributed_unnamed sentences, highest score first"
+    )
     claims: list[ClaimAudit]
     bias: BiasAssessment
     stages: list[StageMetrics]
@@ -63,9 +69,13 @@ class ArticleReport(BaseModel):
     seconds_total: float
 
     @property
-    def unsupported(self) -> list[ClaimAudit]:
+    def unsupported_claims(self) -> list[ClaimAudit]:
         """Claims whose verdict says the article does not back them."""
         return [c for c in self.claims if c.verdict is not None and not c.verdict.verdict.supported]
+
+    def sentence(self, number: int) -> Sentence:
+        """The body sentence with this number."""
+        return self.sentences[number - 1]
 
     def totals(self) -> StageMetrics:
         """Sum of every stage's metrics."""

@@ -58,6 +58,9 @@ class SentenceSignals(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     classifier: float = Field(description="subjective wording: classifier on sentence embeddings")
+    loaded: Span | None = Field(
+        None, description="the words the classifier finds most subjective, a span of the body"
+    )
     model: dict[str, float] | None = Field(
         None, description="the model's probability for each kind of sentence; None without one"
     )

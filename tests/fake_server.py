@@ -1,8 +1,9 @@
 """A scriptable OpenAI-compatible chat server on 127.0.0.1, for cases cassettes cannot express.
 
-It answers newsaudit's four structured calls (it reads the schema name instructor sends in
-``response_format``) with schema-valid JSON built from the article's own sentences, so quotes
-verify. Tests script it: a fixed latency, a queue of faults served before normal answers
+It answers newsaudit's structured calls (it reads the schema name instructor sends in
+``response_format``) with schema-valid JSON citing the article's own numbered sentences, and
+one-token questions asked with ``logprobs`` with the letter D and its top log-probabilities.
+Tests script it: a fixed latency, a queue of faults served before normal answers
 (HTTP statuses, with or without Retry-After), and articles that always fail (any article
 containing ``ALWAYS_FAIL_MARKER``). It counts every request it serves.
 
@@ -27,8 +28,6 @@ from typing import Any
 
 ALWAYS_FAIL_MARKER = "FAKE-SERVER-ALWAYS-FAILS"
 ARTICLE = re.compile(r"<article>\s*(.*?)\s*</article>", re.DOTALL)
-CLAIM_QUOTE = re.compile(r'^\s+quote: "(.*)"\s*$', re.MULTILINE)
-SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 PARAGRAPH = (
     "The city council of {town} approved a budget of {n} million euros on Tuesday. "
     "Mayor Anna Berg said the money would repair {n} bridges before winter. "
@@ -49,55 +48,46 @@ def synthetic_records(count: int, start: int = 0) -> list[dict[str, Any]]:
     ]
 
 
-def _body_sentences(user: str) -> list[str]:
+NUMBERED = re.compile(r"\[(\d+)\] (.*?)(?= \[\d+\] |\n|$)")
+FLAGGED = re.compile(r"FLAGGED sentences[^:]*: ([\d, ]+)\.")
+TARGETS = re.compile(r"SENTENCES: ([\d, ]+)")
+
+
+def _numbered(user: str) -> list[tuple[int, str]]:
+    """The numbered sentences of the article block (number, text)."""
     match = ARTICLE.search(user)
     text = match.group(1) if match else user
-    body = [
-        line.strip()
-        for line in text.splitlines()
-        if line.strip() and not line.startswith(("HEADLINE:", "BYLINE:", "DATE:"))
-    ]
-    sentences = [s.strip() for line in body for s in SENTENCE_END.split(line)]
-    return [s for s in sentences if len(s.split()) >= 4] or [s for s in sentences if s] or ["."]
+    found = [(int(n), t.strip()) for n, t in NUMBERED.findall(text)]
+    return [(n, t) for n, t in found if len(t.split()) >= 4] or found or [(1, ".")]
+
+
+def _numbers(pattern: re.Pattern[str], user: str) -> list[int]:
+    match = pattern.search(user.split("</article>")[-1])
+    return [int(x) for x in match.group(1).replace(" ", "").split(",") if x] if match else []
 
 
 def answer_for(schema: str, user: str) -> dict[str, Any]:
-    """A valid answer to one of newsaudit's stage schemas, quoting the article in ``user``."""
-    sentences = _body_sentences(user)
-    if schema == "Summary":
+    """A valid answer to one of newsaudit's stage schemas, citing the article in ``user``."""
+    sentences = _numbered(user)
+    if schema == "SummaryDraft":
         return {
-            "bullets": [" ".join(s.split()[:20]) for s in (sentences * 2)[:2]],
+            "points": [
+                {"text": " ".join(t.split()[:20]), "sentences": [n]} for n, t in (sentences * 2)[:2]
+            ],
             "neutral_title": "What the article reports",
-            "paragraph": "The article reports: " + " ".join(sentences[0].split()[:30]),
         }
-    if schema == "ClaimList":
-        return {
-            "claims": [
-                {"quote": s, "claim": s, "speaker": None, "type": "reported_fact"}
-                for s in dict.fromkeys(sentences[:3])
-            ]
-        }
-    if schema == "SupportAssessment":
-        quotes = CLAIM_QUOTE.findall(user.split("</article>")[-1])
-        return {
-            "verdicts": [
-                {
-                    "claim_id": number,
-                    "attribution": None,
-                    "rationale": "The article states it in its own voice.",
-                    "verdict": "unsupported",
-                    "evidence": [quote],
-                }
-                for number, quote in enumerate(quotes, start=1)
-            ]
-        }
-    if schema == "BiasAssessment":
+    if schema == "ClaimPicks":
+        return {"claims": [{"sentence": n, "claim": t} for n, t in sentences[:3]]}
+    if schema == "SentenceJudgments":
+        return {"judgments": [{"sentence": n, "kind": "fact"} for n in _numbers(TARGETS, user)]}
+    if schema == "BiasDraft":
         return {
             "headline_claims": [],
             "neutral_headline": "A neutral account of the report",
-            "findings": [],
-            "overall": "neutral",
-            "assessment": "The fake server finds nothing. It only exercises the pipeline.",
+            "rewordings": [
+                {"sentence": n, "neutral": "A neutral sentence."}
+                for n in _numbers(FLAGGED, user)
+            ],
         }
     if schema == "StoryComparison":
         firsts = re.findall(r"^([A-Z])1\. ", user, re.MULTILINE)
@@ -106,6 +96,15 @@ def answer_for(schema: str, user: str) -> dict[str, Any]:
     if schema == "StoryEvent":
         return {"who": "the speaker", "event": "press conference", "place": None, "when": None}
     raise ValueError(f"the fake server does not know the schema {schema!r}")
+
+
+PROBE_ANSWER = {"A": -2.0, "B": -2.5, "C": -3.0, "D": -0.3, "E": -2.2}  # "a checkable fact"
+
+
+def probe_logprobs() -> dict[str, Any]:
+    """The log-probabilities a one-token answer carries (the same for every question)."""
+    tops = [{"token": k, "logprob": v, "bytes": list(k.encode())} for k, v in PROBE_ANSWER.items()]
+    return {"content": [{"token": "D", "logprob": -0.3, "bytes": [68], "top_logprobs": tops}]}
 
 
 class _QuietServer(ThreadingHTTPServer):
@@ -211,7 +210,8 @@ class FakeServer:
                     fault = Fault(status=500)
                 with server.lock:
                     server.bodies.append(request)
-                    server.requests[schema if fault is None else f"{schema}:{fault.label}"] += 1
+                    name = schema or ("probe" if request.get("logprobs") else "")
+                    server.requests[name if fault is None else f"{name}:{fault.label}"] += 1
                 if server.latency_s:
                     time.sleep(server.latency_s)  # counted on arrival, answered after the delay
                 if fault is not None and fault.delay_s:
@@ -223,8 +223,9 @@ class FakeServer:
                     error = {"message": message, "type": "server_error"}
                     self._send(fault.status, {"error": error}, fault.headers)
                     return
-                content = json.dumps(answer_for(schema, user))
-                finish = "stop"
+                probe = bool(request.get("logprobs")) and not schema
+                content = "D" if probe else json.dumps(answer_for(schema, user))
+                finish = "length" if probe else "stop"
                 if fault is not None and fault.content == "invalid_json":
                     content = "Sure! Here is the JSON you asked for: {claims: [oops"
                 elif fault is not None and fault.content == "schema":
@@ -244,6 +245,7 @@ class FakeServer:
                                 "index": 0,
                                 "finish_reason": finish,
                                 "message": {"role": "assistant", "content": content},
+                                **({"logprobs": probe_logprobs()} if probe else {}),
                             }
                         ],
                         "usage": {

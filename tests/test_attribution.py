@@ -21,6 +21,12 @@ NAMED = [
         "Bloomberg",
     ),
     ("Rutte, NATO’s secretary general, told reporters the door was open.", "told", "Rutte"),
+    (
+        "Rutte’s predecessor Jens Stoltenberg made an admission in a 2023 speech stating that "
+        "the bloc would not stop.",
+        "stating",
+        "Rutte’s predecessor Jens Stoltenberg",
+    ),
 ]
 UNNAMED = [
     "Critics say the deal rewards aggression.",

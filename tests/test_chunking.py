@@ -1,40 +1,21 @@
-"""Articles longer than one call: split without losing a character, audited part by part."""
+"""Articles longer than one call: audited in parts of whole sentences, numbered across the
+article, each stage merging its parts' outputs."""
 
 from __future__ import annotations
 
 import asyncio
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
-from pipeline.chunking import merge_bias, split_article, split_text
-from pipeline.config import Settings
+from pipeline.chunking import split_segments
+from pipeline.config import JudgmentSettings, Settings
 from pipeline.errors import InputError
 from pipeline.ingest import RawDocument
 from pipeline.llm import LLM
-from pipeline.run import audit
-from schemas.article import Article
-from schemas.bias import BiasAssessment
+from pipeline.sentences import segment
+from pipeline.stages.bias import merge_bias
+from schemas.bias import BiasAssessment, BiasFinding, BiasKind, Severity, Slant
 from tests.fake_server import PARAGRAPH, FakeServer
-
-TEXT = st.text(alphabet=st.sampled_from(list("abc xyz.!?\n\té“\u00a0")), max_size=600)
-
-
-@given(text=TEXT, limit=st.integers(min_value=1, max_value=120))
-@settings(max_examples=300, deadline=None)
-def test_parts_join_back_to_the_text_and_respect_the_limit(text: str, limit: int) -> None:
-    pieces = split_text(text, limit)
-    assert "".join(pieces) == text
-    assert all(len(p) <= limit for p in pieces)
-    assert all(pieces) or pieces == [""]
-
-
-def test_cuts_prefer_paragraph_breaks_then_sentence_ends() -> None:
-    first, second = "A" * 90 + ".", "B" * 90 + ". " + "C" * 50 + "."
-    pieces = split_text(f"{first}\n\n{second}", 120)
-    assert pieces[0] == f"{first}\n\n"
-    assert pieces[1] == "B" * 90 + ". " and pieces[2] == "C" * 50 + "."
 
 
 def _long_doc(paragraphs: int) -> RawDocument:
@@ -45,17 +26,25 @@ def _long_doc(paragraphs: int) -> RawDocument:
 
 
 def _settings(server: FakeServer, **values: object) -> Settings:
-    return Settings(model="openai/fake-model", api_base=server.base_url, **values)  # type: ignore[arg-type]
+    # One judgment call per part (the hosted way), so every stage makes one call per part.
+    return Settings(
+        model="openai/fake-model",
+        api_base=server.base_url,
+        judgments=JudgmentSettings(model_signal="batch"),
+        **values,  # type: ignore[arg-type]
+    )
 
 
 def test_a_long_article_is_audited_in_parts_and_merged() -> None:
+    from pipeline.run import audit
+
     doc = _long_doc(12)  # about 760 estimated tokens of body
     fake = FakeServer()
     with fake.running():
         config = _settings(fake, max_chunk_tokens=200, max_chunks=10)
         llm = LLM(config, model=config.model, api_base=config.api_base)
         report = asyncio.run(audit(doc, llm=llm, settings=config))
-    parts = len(split_article(report.article, 200))
+    parts = len(split_segments(segment(report.article), 200))
     assert parts >= 4
     calls = {s.stage: s.calls for s in report.stages}
     assert calls == {
@@ -65,21 +54,25 @@ def test_a_long_article_is_audited_in_parts_and_merged() -> None:
         "support": parts,
         "bias": parts,
     }
-    clean = report.stages[0]
-    assert any(f"in {parts} parts" in w for w in clean.warnings)
-    # Claims come from every part, numbered across the article, each with its verdict.
+    assert any(f"in {parts} parts" in w for w in report.stages[0].warnings)
+    # Sentences are numbered across the whole article; each part's prompt shows its own.
+    assert [s.id for s in report.sentences] == list(range(1, len(report.sentences) + 1))
+    prompts = [b["messages"][-1]["content"] for b in fake.bodies]
+    last = report.sentences[-1]
+    assert sum(f"[{last.id}] {last.text}" in p for p in prompts) == 4  # its part's four calls
+    # Claims come from every part, each quoting its sentence exactly.
     towns = {
         c.claim.quote.split("of ")[1].split(" ")[0]
         for c in report.claims
         if c.claim.quote.startswith("The city council of")
     }
     assert len(towns) >= parts
-    assert all(c.verdict is not None for c in report.claims)
-    text = " ".join(report.article.text.split())
-    assert all(" ".join(c.claim.quote.split()) in text for c in report.claims)
+    assert all(c.claim.quote == report.sentence(c.claim.sentence).text for c in report.claims)
 
 
 def test_an_article_over_the_cap_is_refused_naming_it() -> None:
+    from pipeline.run import audit
+
     fake = FakeServer()
     with fake.running():
         config = _settings(fake, max_chunk_tokens=200, max_chunks=2)
@@ -89,29 +82,22 @@ def test_an_article_over_the_cap_is_refused_naming_it() -> None:
     assert not fake.bodies  # refused before any call
 
 
-def test_a_short_article_is_one_part() -> None:
-    article = Article(id="a", title="T", paragraphs=["One short paragraph of text here."])
-    assert split_article(article, 200) == [article]
-
-
 def _bias(mismatch: bool) -> BiasAssessment:
-    finding = {
-        "kind": "headline_body_mismatch",
-        "quote": "Headline",
-        "severity": "high",
-        "explanation": "e",
-        "neutral_rewording": "n",
-    }
-    loaded = {**finding, "kind": "loaded_language", "quote": "scandal"}
-    return BiasAssessment.model_validate(
-        {
-            "headline_claims": [],
-            "neutral_headline": "n",
-            "findings": [finding, loaded] if mismatch else [loaded],
-            "overall": "slightly_slanted" if mismatch else "strongly_slanted",
-            "assessment": "a",
-        }
-    )
+    def finding(kind: BiasKind, sentence: int | None) -> BiasFinding:
+        return BiasFinding(
+            kind=kind,
+            quote="q",
+            sentence=sentence,
+            severity=Severity.high,
+            score=0.9,
+            explanation="e",
+        )
+
+    findings = [finding(BiasKind.loaded_language, 7)]
+    if mismatch:
+        findings.insert(0, finding(BiasKind.headline_body_mismatch, None))
+    slant = Slant.slightly_slanted if mismatch else Slant.strongly_slanted
+    return BiasAssessment(findings=findings, overall=slant, assessment="a")
 
 
 def test_a_headline_mismatch_survives_only_if_no_part_reports_the_headline() -> None:

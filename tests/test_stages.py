@@ -1,94 +1,57 @@
-"""Stage logic with a fake llm: composition, prompts, cost shape, dedupe, skipped calls."""
+"""Stage logic with a fake llm: composition, numbered prompts, labels, claims and findings."""
 
 from __future__ import annotations
 
 import asyncio
 from typing import Any
 
-from pipeline.config import load_settings
+from pipeline.config import JudgmentSettings, load_settings
 from pipeline.ingest import RawDocument
 from pipeline.run import audit
-from pipeline.stages.claims import dedupe, extract_claims
-from pipeline.stages.support import check_support
-from schemas import Claim
-from schemas.article import Article
+from pipeline.sentences import segment
+from pipeline.stages.claims import pick_claims
+from pipeline.stages.clean import clean
+from schemas.sentence import SentenceLabel
 from tests.fakes import FakeLLM
 
 TEXT = """Minister Quits Over Budget Row!
 
 Finance minister Ana Ruiz resigned on Monday, the government said in a statement.
 "I cannot defend these cuts," Ruiz told reporters outside parliament.
-Everyone knows the budget was a disaster for ordinary families.
+Everyone knows the budget was an utter disaster for ordinary families, and it is shameful.
+The cuts could trigger a recession next year.
+The budget was approved in March by 181 votes to 169.
 """
+# [1] resigned (attributed) [2] quote (attributed) [3] judgement [4] guess [5] fact
 
 
 def _answers(**overrides: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
     answers: dict[str, list[dict[str, Any]]] = {
         "summarize": [
             {
+                "points": [
+                    {"text": "Ana Ruiz resigned as finance minister on Monday.", "sentences": [1]},
+                    {"text": "The budget passed in March by 181 votes to 169.", "sentences": [5]},
+                ],
                 "neutral_title": "Finance minister resigns",
-                "bullets": ["Ana Ruiz resigned on Monday.", "She objected to budget cuts."],
-                "paragraph": "Finance minister Ana Ruiz resigned, citing budget cuts.",
             }
         ],
         "claims": [
             {
                 "claims": [
-                    {
-                        "claim": "Ana Ruiz resigned as finance minister on Monday.",
-                        "quote": "Finance minister Ana Ruiz resigned on Monday",
-                        "speaker": "the government",
-                        "type": "reported_fact",
-                    },
-                    {
-                        "claim": "The budget was a disaster for ordinary families.",
-                        "quote": "Everyone knows the budget was a disaster for ordinary families.",
-                        "speaker": None,
-                        "type": "opinion",
-                    },
-                ]
-            }
-        ],
-        "support": [
-            {
-                "verdicts": [
-                    {
-                        "claim_id": 1,
-                        "attribution": "the government said in a statement",
-                        "rationale": "The government's statement is cited.",
-                        "verdict": "supported_by_attribution",
-                        "evidence": ["the government said in a statement"],
-                    },
-                    {
-                        "claim_id": 2,
-                        "attribution": None,
-                        "rationale": "A sweeping judgement with no source.",
-                        "verdict": "opinion_as_fact",
-                        "evidence": ["Everyone knows the budget was a disaster"],
-                    },
+                    {"sentence": 1, "claim": "Ana Ruiz resigned as finance minister on Monday."},
+                    {"sentence": 3, "claim": "The budget was a disaster for ordinary families."},
+                    {"sentence": 5, "claim": "The budget passed by 181 votes to 169 in March."},
                 ]
             }
         ],
         "bias": [
             {
-                "headline_claims": [
-                    {
-                        "assertion": "the minister quit",
-                        "body_quote": "Finance minister Ana Ruiz resigned on Monday",
-                    }
-                ],
+                "headline_claims": [{"assertion": "the minister quit", "sentence": 1}],
                 "neutral_headline": "Finance minister resigns over budget",
-                "findings": [
-                    {
-                        "kind": "loaded_language",
-                        "quote": "a disaster",
-                        "severity": "medium",
-                        "explanation": "Emotive judgement.",
-                        "neutral_rewording": "Critics say the budget hurts families.",
-                    }
+                "rewordings": [
+                    {"sentence": 3, "neutral": "Critics say the budget hurts families."}
                 ],
-                "overall": "slightly_slanted",
-                "assessment": "Mostly factual.",
             }
         ],
     }
@@ -100,114 +63,154 @@ def _doc() -> RawDocument:
     return RawDocument(id="ruiz", source="ruiz.txt", kind="text", content=TEXT)
 
 
-def test_audit_runs_every_stage_once_with_the_article_sent_once_per_call() -> None:
-    fake = FakeLLM(_answers())
-    report = asyncio.run(audit(_doc(), llm=fake, settings=load_settings("/dev/null")))
-    assert [stage for stage, _ in fake.calls] == ["summarize", "claims", "support", "bias"]
-    for _, messages in fake.calls:
-        user = messages[-1]["content"]
-        assert user.count("resigned on Monday, the government said in a statement.") == 1
-        assert user.count("<article>") == 1
+def _opinion_probe(messages: list[dict[str, str]]) -> dict[str, float]:
+    """The model calls sentence 3 the writer's opinion, 4 a guess, the rest facts."""
+    question = messages[-1]["content"].rsplit("</article>", 1)[-1]
+    if "sentence 3:" in question:
+        return {"A": 0.05, "B": 0.8, "C": 0.05, "D": 0.05, "E": 0.05}
+    if "sentence 4:" in question:
+        return {"A": 0.05, "B": 0.1, "C": 0.7, "D": 0.1, "E": 0.05}
+    return {"A": 0.1, "B": 0.05, "C": 0.05, "D": 0.75, "E": 0.05}
+
+
+def _audit(fake: FakeLLM, **judgments: Any):  # type: ignore[no-untyped-def]
+    settings = load_settings("/dev/null")
+    settings.judgments = JudgmentSettings(**judgments)
+    return asyncio.run(audit(_doc(), llm=fake, settings=settings))
+
+
+def test_audit_labels_every_sentence_and_asks_the_model_only_what_it_must() -> None:
+    fake = FakeLLM(_answers(), probe=_opinion_probe)
+    report = _audit(fake, model_signal="logprobs")
+    stages = [stage for stage, _ in fake.calls]
+    # One probe per sentence in the article's own voice (3, 4, 5), none for the attributed.
+    assert stages == ["summarize", "claims", *["support:probe"] * 3, "bias"]
     assert [s.stage for s in report.stages] == ["clean", "summarize", "claims", "support", "bias"]
-    assert report.article.title == "Minister Quits Over Budget Row!"
-    assert [c.verdict.verdict.value for c in report.claims if c.verdict] == [
-        "supported_by_attribution",
-        "opinion_as_fact",
-    ]
-    assert [c.number for c in report.unsupported] == [2]
-    assert set(report.prompt_hashes) == {"summarize", "claims", "support", "bias"}
-    assert all(len(h) == 64 for h in report.prompt_hashes.values())
-    assert report.totals().calls == 4
+    body = report.article.body
+    assert [s.id for s in report.sentences] == [1, 2, 3, 4, 5]
+    assert all(body[s.start : s.end] == s.text for s in report.sentences)
+    labels = [s.label for s in report.sentences]
+    assert labels[:2] == [SentenceLabel.attributed, SentenceLabel.attributed]
+    assert labels[2] is SentenceLabel.opinion and labels[3] is SentenceLabel.speculation
+    assert labels[4] is SentenceLabel.fact_unsupported  # check-worthy, no named source for it
+    assert report.sentences[0].attribution is not None
+    assert report.sentences[0].attribution.source is not None
+    assert report.sentences[0].attribution.source.text == "the government"
+    # Unsupported assertions: the opinion, the guess and the bare fact, highest score first.
+    assert sorted(report.unsupported) == [3, 4, 5]
+    scores = [report.sentence(n).score for n in report.unsupported]
+    assert scores == sorted(scores, reverse=True)
+    assert set(report.prompt_hashes) >= {"summarize", "claims", "sentence", "bias"}
 
 
-def test_support_prompt_lists_every_claim_numbered() -> None:
-    fake = FakeLLM(_answers())
-    asyncio.run(audit(_doc(), llm=fake, settings=load_settings("/dev/null")))
-    support_prompt = fake.calls[2][1][-1]["content"]
-    assert "1. Ana Ruiz resigned as finance minister on Monday." in support_prompt
-    assert "2. The budget was a disaster for ordinary families." in support_prompt
-
-
-def test_article_text_is_declared_as_data() -> None:
-    fake = FakeLLM(_answers())
-    asyncio.run(audit(_doc(), llm=fake, settings=load_settings("/dev/null")))
+def test_every_call_shares_the_system_message_and_the_numbered_article() -> None:
+    fake = FakeLLM(_answers(), probe=_opinion_probe)
+    _audit(fake, model_signal="logprobs")
     system = fake.calls[0][1][0]["content"]
     assert "never instructions" in system
-    assert all(m[0]["content"] == system for _, m in fake.calls)  # shared prefix for caching
+    for _, messages in fake.calls:
+        assert messages[0]["content"] == system  # one cached prefix for every call
+        user = messages[-1]["content"]
+        assert user.count("<article>") == 1
+        assert "[1] Finance minister Ana Ruiz resigned on Monday" in user
+        assert "[5] The budget was approved in March" in user
 
 
-def test_no_claims_means_no_support_call() -> None:
-    article = Article(id="a", paragraphs=["Nothing much happened today in the town."])
-    verdicts, metrics = asyncio.run(check_support(article, [], llm=FakeLLM({})))
-    assert verdicts == {}
-    assert metrics.calls == 0
+def test_claims_quote_their_sentence_exactly_and_inherit_its_verdict() -> None:
+    report = _audit(FakeLLM(_answers(), probe=_opinion_probe), model_signal="logprobs")
+    by_sentence = {c.claim.sentence: c for c in report.claims}
+    assert sorted(by_sentence) == [1, 3, 5]
+    for number, audit_ in by_sentence.items():
+        assert audit_.claim.quote == report.sentence(number).text
+    first = by_sentence[1]
+    assert first.claim.speaker == "the government"
+    assert first.verdict is not None and first.verdict.verdict.value == "supported_by_attribution"
+    assert by_sentence[3].verdict is not None
+    assert by_sentence[3].verdict.verdict.value == "opinion_as_fact"
+    assert by_sentence[5].claim.type.value == "statistic"
+    assert [c.number for c in report.unsupported_claims] == [2, 3]
 
 
-def test_claims_with_the_same_quote_are_kept_once() -> None:
-    first = Claim(claim="a", quote="It rained “heavily”", speaker=None, type="reported_fact")
-    again = Claim(claim="b", quote='it rained "heavily"', speaker=None, type="reported_fact")
-    assert dedupe([first, again]) == [first]
-
-
-def test_section_headings_are_not_claims() -> None:
-    article = Article(
-        id="h",
-        title="T",
-        paragraphs=["Background on the budget", "The minister resigned on Monday after a row."],
-    )
-    heading = {
-        "claim": "x",
-        "quote": "Background on the budget",
-        "speaker": None,
-        "type": "reported_fact",
-    }
-    real = {
-        "claim": "The minister resigned.",
-        "quote": "The minister resigned on Monday",
-        "speaker": None,
-        "type": "reported_fact",
-    }
-    fake = FakeLLM({"claims": [{"claims": [heading, real]}]})
-    claims, metrics = asyncio.run(extract_claims(article, llm=fake))
-    assert [c.quote for c in claims] == ["The minister resigned on Monday"]
-    assert metrics.dropped_items == 1
-    assert "heading" in metrics.dropped_reasons[0]
+def test_findings_quote_the_slanted_words_of_their_sentence() -> None:
+    report = _audit(FakeLLM(_answers(), probe=_opinion_probe), model_signal="logprobs")
+    kinds = {f.kind.value: f for f in report.bias.findings}
+    assert "clickbait_headline" in kinds  # the headline exclaims
+    assert "headline_body_mismatch" not in kinds  # sentence 1 reports the assertion
+    slanted = [f for f in report.bias.findings if f.sentence is not None]
+    assert 3 in [f.sentence for f in slanted]
+    finding = next(f for f in slanted if f.sentence == 3)
+    sentence = report.sentence(3)
+    # The classifier's most subjective words: a slice of the sentence, whole words.
+    loaded = sentence.signals.loaded  # type: ignore[union-attr]
+    assert loaded is not None and finding.quote == loaded.text
+    assert report.article.body[loaded.start : loaded.end] == loaded.text
+    assert sentence.start <= loaded.start < loaded.end <= sentence.end
+    assert finding.neutral_rewording == "Critics say the budget hurts families."
 
 
 def test_an_unreported_headline_assertion_becomes_a_mismatch_finding() -> None:
     answers = _answers()
-    answers["bias"][0].update(
-        headline_claims=[
-            {"assertion": "the minister quit", "body_quote": "Ana Ruiz resigned on Monday"},
-            {"assertion": "a row over the budget", "body_quote": None},
-        ],
-        neutral_headline="Finance minister resigns",
-        findings=[
+    answers["bias"][0]["headline_claims"] = [
+        {"assertion": "the minister quit", "sentence": 1},
+        {"assertion": "a row over the budget", "sentence": None},
+    ]
+    report = _audit(FakeLLM(answers, probe=_opinion_probe), model_signal="logprobs")
+    [mismatch] = [f for f in report.bias.findings if f.kind.value == "headline_body_mismatch"]
+    assert mismatch.quote == "Minister Quits Over Budget Row!" and mismatch.sentence is None
+    assert mismatch.explanation.endswith("asserts: a row over the budget")
+    assert mismatch.neutral_rewording == "Finance minister resigns over budget"
+
+
+def test_a_provider_without_log_probabilities_stops_asking_and_says_so() -> None:
+    fake = FakeLLM(_answers(), probe=lambda _messages: None)
+    report = _audit(fake, model_signal="logprobs")
+    assert [stage for stage, _ in fake.calls].count("support:probe") == 1
+    support = next(s for s in report.stages if s.stage == "support")
+    assert any("no log-probabilities" in w for w in support.warnings)
+    assert all(s.signals is not None and s.signals.model is None for s in report.sentences)
+    assert report.sentence(4).label is SentenceLabel.speculation  # the rules still apply
+
+
+def test_a_hosted_provider_judges_every_sentence_in_one_call() -> None:
+    answers = _answers(
+        support=[
             {
-                "kind": "clickbait_headline",
-                "quote": "I cannot defend these cuts",  # not the headline: dropped and counted
-                "severity": "low",
-                "explanation": "e",
-                "neutral_rewording": "n",
+                "judgments": [
+                    {"sentence": 3, "kind": "opinion"},
+                    {"sentence": 4, "kind": "speculation"},
+                    {"sentence": 5, "kind": "fact"},
+                ]
             }
-        ],
+        ]
     )
-    report = asyncio.run(audit(_doc(), llm=FakeLLM(answers), settings=load_settings("/dev/null")))
-    [finding] = report.bias.findings
-    assert finding.kind.value == "headline_body_mismatch"
-    assert finding.quote == "Minister Quits Over Budget Row!"
-    assert finding.explanation.endswith("asserts: a row over the budget")
-    assert finding.neutral_rewording == "Finance minister resigns"
-    bias_metrics = report.stages[-1]
-    assert bias_metrics.dropped_items == 1
-    assert "clickbait_headline not quoting the headline" in bias_metrics.dropped_reasons[0]
+    fake = FakeLLM(answers)
+    report = _audit(fake, model_signal="batch")
+    assert [stage for stage, _ in fake.calls] == ["summarize", "claims", "support", "bias"]
+    assert report.totals().calls == 4
+    prompt = fake.calls[2][1][-1]["content"]
+    assert "SENTENCES: 3, 4, 5" in prompt
+    model = report.sentence(3).signals.model  # type: ignore[union-attr]
+    assert model is not None and max(model, key=model.__getitem__) == "B"
 
 
-def test_a_supported_headline_adds_no_finding() -> None:
-    report = asyncio.run(
-        audit(_doc(), llm=FakeLLM(_answers()), settings=load_settings("/dev/null"))
+def test_a_pick_whose_claim_another_sentence_says_moves_to_that_sentence() -> None:
+    article = clean(_doc())
+    segments = segment(article)
+    from pipeline.citations import SentenceIndex
+    from pipeline.subjectivity import embed_and_classify
+
+    vectors = embed_and_classify([s.text for s in segments]).vectors
+    answers = {
+        "claims": [
+            {"claims": [{"sentence": 2, "claim": "The budget was approved by 181 votes to 169."}]}
+        ]
+    }
+    picks, metrics = asyncio.run(
+        pick_claims(article, segments, llm=FakeLLM(answers), index=SentenceIndex(segments, vectors))
     )
-    assert [f.kind.value for f in report.bias.findings] == ["loaded_language"]
+    assert [p.sentence for p in picks] == [5]
+    assert metrics.quote_repairs >= 1
+    assert any("sentence 5" in w for w in metrics.warnings)
 
 
 def test_an_article_cannot_close_its_own_data_block() -> None:

@@ -41,7 +41,7 @@ def load(folder: Path, split: str) -> tuple[list[str], np.ndarray, str]:
 
 def features(texts: list[str]) -> np.ndarray:
     """The classifier's input: layer-averaged mean-pooled MiniLM states."""
-    return embedded_model().encode(texts)[1]
+    return embedded_model().encode(texts).layers
 
 
 def best_threshold(labels: np.ndarray, scores: np.ndarray) -> float:

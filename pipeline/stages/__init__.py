@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, Protocol, TypeVar
 
 from pydantic import BaseModel
 
 from pipeline.prompts import prompt_hash, render_messages, schema_guide
 from pipeline.quotes import ArticleQuotes
+from pipeline.sentences import Segment, numbered_text, segment
 from schemas.article import Article
 from schemas.report import StageMetrics
 
@@ -25,6 +27,10 @@ class StructuredLLM(Protocol):
         context: dict[str, Any] | None = None,
     ) -> tuple[T, StageMetrics]: ...
 
+    async def probe(
+        self, stage: str, messages: list[dict[str, str]], options: Sequence[str]
+    ) -> tuple[dict[str, float] | None, StageMetrics]: ...
+
 
 async def call_stage(
     stage: str,
@@ -33,14 +39,25 @@ async def call_stage(
     *,
     llm: StructuredLLM,
     snap_threshold: float,
+    segments: Sequence[Segment] | None = None,
     context: dict[str, Any] | None = None,
     **variables: Any,
 ) -> tuple[T, StageMetrics]:
-    """Render the stage's prompt, make the call with quote checking, stamp the prompt hash."""
+    """Render the stage's prompt over the numbered sentences, make the call with sentence
+    numbers and quotes checked, stamp the prompt hash."""
+    shown = list(segments) if segments is not None else segment(article)
     messages = render_messages(
-        stage, article=article, guide=schema_guide(response_model), **variables
+        stage,
+        article=article,
+        numbered=numbered_text(shown),
+        guide=schema_guide(response_model),
+        **variables,
     )
-    full_context = {"quotes": ArticleQuotes(article.text, snap_threshold), **(context or {})}
+    full_context = {
+        "quotes": ArticleQuotes(article.text, snap_threshold),
+        "sentence_ids": {s.id for s in shown},
+        **(context or {}),
+    }
     result, metrics = await llm.structured(stage, response_model, messages, full_context)
     metrics.prompt_hash = prompt_hash(stage)
     return result, metrics

@@ -1,62 +1,199 @@
-"""Stage 5, bias: typed findings with verbatim quotes and neutral rewordings."""
+"""Stage 5, bias: slanted sentences, the headline against the body, and an overall verdict.
+
+Which sentences slant is read from their signals (combined P(subjective) at or above the
+finding threshold, fitted for precision); the model is asked only for what a model does best:
+what the headline asserts and which body sentence reports it, and a neutral rewording of each
+flagged sentence. A finding quotes the words the classifier finds most subjective (traced
+from its decision to the words, so always a slice of the sentence). A headline with ! or ?
+is clickbait by rule.
+"""
 
 from __future__ import annotations
 
-from pipeline.quotes import normalize
+from collections.abc import Sequence
+
+from pipeline.config import JudgmentSettings
+from pipeline.sentences import Segment
 from pipeline.stages import StructuredLLM, call_stage
 from schemas.article import Article
-from schemas.bias import HEADLINE_KINDS, BiasAssessment, BiasFinding, BiasKind, Severity
+from schemas.bias import (
+    BiasAssessment,
+    BiasDraft,
+    BiasFinding,
+    BiasKind,
+    HeadlineClaim,
+    Severity,
+    Slant,
+)
 from schemas.report import StageMetrics
+from schemas.sentence import Sentence, SentenceLabel
+
+SLANT_ORDER = [Slant.neutral, Slant.slightly_slanted, Slant.strongly_slanted]
 
 
-def headline_finding(article: Article, result: BiasAssessment) -> BiasFinding | None:
-    """A mismatch finding when the body reports none of the words for a headline assertion."""
-    unreported = [c.assertion for c in result.headline_claims if c.body_quote is None]
-    if article.title is None or not unreported:
-        return None
-    return BiasFinding(
-        kind=BiasKind.headline_body_mismatch,
-        quote=article.title,
-        severity=Severity.medium,
-        explanation="The body does not report what the headline asserts: " + "; ".join(unreported),
-        neutral_rewording=result.neutral_headline,
+def slanted(sentence: Sentence) -> bool:
+    """Subjective wording at or above the finding threshold (fitted for precision), in any
+    sentence but a heading or a question (an attributed sentence slants when the writer's
+    words around the quote do)."""
+    signals = sentence.signals
+    return (
+        signals is not None
+        and sentence.label is not SentenceLabel.other
+        and signals.subjective >= signals.finding_threshold
     )
 
 
-def _about_the_headline(finding: BiasFinding, article: Article) -> bool:
-    headline = normalize(article.title or "")[0]
-    return bool(headline) and normalize(finding.quote)[0] in headline
+def flagged(sentences: Sequence[Sentence], limit: int) -> list[Sentence]:
+    """The most subjective slanted sentences (at most ``limit``), in article order."""
+    found = [s for s in sentences if slanted(s)]
+    ranked = sorted(found, key=lambda s: (-(s.signals.subjective if s.signals else 0), s.id))
+    return sorted(ranked[:limit], key=lambda s: s.id)
+
+
+def _severity(score: float) -> Severity:
+    return Severity.high if score >= 0.8 else Severity.medium if score >= 0.65 else Severity.low
+
+
+def sentence_finding(sentence: Sentence, neutral: str | None) -> BiasFinding:
+    """A finding for one slanted sentence, quoting the words the classifier finds most
+    subjective (a slice of the sentence), else the whole sentence."""
+    signals = sentence.signals
+    quote = signals.loaded.text if signals and signals.loaded else sentence.text
+    score = signals.subjective if signals else sentence.score
+    if signals and signals.hedges and sentence.label is SentenceLabel.speculation:
+        kind, why = BiasKind.speculation_as_fact, "a guess stated in the article's own voice"
+    elif sentence.label is SentenceLabel.opinion:
+        kind, why = BiasKind.opinion_as_fact, "a judgement stated in the article's own voice"
+    else:
+        kind, why = BiasKind.loaded_language, "subjective or emotive wording"
+    return BiasFinding(
+        kind=kind,
+        quote=quote,
+        sentence=sentence.id,
+        severity=_severity(score),
+        score=round(score, 4),
+        explanation=f"Sentence {sentence.id}: {why} (P(subjective)={score:.2f}).",
+        neutral_rewording=neutral,
+    )
+
+
+def headline_findings(
+    article: Article, claims: list[HeadlineClaim], neutral: str | None
+) -> list[BiasFinding]:
+    """Clickbait by rule (! or ?), a mismatch when the body reports none of an assertion."""
+    title = article.title
+    if not title:
+        return []
+    out = []
+    if "!" in title or "?" in title:
+        out.append(
+            BiasFinding(
+                kind=BiasKind.clickbait_headline,
+                quote=title,
+                severity=Severity.medium,
+                score=0.9,
+                explanation="The headline exclaims or asks instead of stating what happened.",
+                neutral_rewording=neutral,
+            )
+        )
+    unreported = [c.assertion for c in claims if c.sentence is None]
+    if unreported:
+        out.append(
+            BiasFinding(
+                kind=BiasKind.headline_body_mismatch,
+                quote=title,
+                severity=Severity.medium,
+                score=round(len(unreported) / len(claims), 4),
+                explanation="No body sentence reports what the headline asserts: "
+                + "; ".join(unreported),
+                neutral_rewording=neutral,
+            )
+        )
+    return out
 
 
 async def check_bias(
-    article: Article, *, llm: StructuredLLM, snap_threshold: float = 90.0
+    article: Article,
+    segments: Sequence[Segment],
+    sentences: Sequence[Sentence],
+    *,
+    llm: StructuredLLM,
+    settings: JudgmentSettings,
+    snap_threshold: float = 90.0,
 ) -> tuple[BiasAssessment, StageMetrics]:
-    """Find slant in one model call; headline kinds must quote the headline; no duplicates."""
-    result, metrics = await call_stage(
+    """The headline check and rewordings in one model call; findings and verdict by code."""
+    ids = {s.id for s in segments}
+    mine = [s for s in sentences if s.id in ids]
+    chosen = flagged(mine, settings.max_flagged)
+    draft, metrics = await call_stage(
         "bias",
-        BiasAssessment,
+        BiasDraft,
         article,
         llm=llm,
         snap_threshold=snap_threshold,
-        context={"headline": article.title},
+        segments=segments,
+        flagged=[s.id for s in chosen],
     )
-    findings = []
-    for finding in result.findings:
-        if finding.kind in HEADLINE_KINDS and not _about_the_headline(finding, article):
-            metrics.dropped_items += 1
-            metrics.dropped_reasons.append(
-                f"findings: {finding.kind.value} not quoting the headline"
-            )
-        else:
-            findings.append(finding)
-    headline = headline_finding(article, result)
-    if headline is not None and not any(f.kind is headline.kind for f in findings):
-        findings.insert(0, headline)
-    seen: set[tuple[str, str]] = set()
-    unique = []
-    for finding in findings:
-        key = (finding.kind.value, normalize(finding.quote)[0])
-        if key not in seen:
-            seen.add(key)
-            unique.append(finding)
-    return result.model_copy(update={"findings": unique}), metrics
+    by_id = {s.id: s for s in mine}
+    claims = [
+        HeadlineClaim(
+            assertion=c.assertion,
+            sentence=c.sentence,
+            body_quote=by_id[c.sentence].text if c.sentence in by_id else None,
+        )
+        for c in draft.headline_claims
+    ]
+    neutral = {r.sentence: r.neutral for r in draft.rewordings}
+    findings = headline_findings(article, claims, draft.neutral_headline)
+    findings += [sentence_finding(s, neutral.get(s.id)) for s in chosen]
+    overall, assessment = verdict(mine, findings, settings.slant_shares)
+    return BiasAssessment(
+        headline_claims=claims,
+        neutral_headline=draft.neutral_headline,
+        findings=findings,
+        overall=overall,
+        assessment=assessment,
+    ), metrics
+
+
+def verdict(
+    sentences: Sequence[Sentence], findings: Sequence[BiasFinding], shares: tuple[float, float]
+) -> tuple[Slant, str]:
+    """Overall slant from the share of slanted sentences; a headline problem makes it at least
+    slightly slanted."""
+    share = sum(slanted(s) for s in sentences) / max(1, len(sentences))
+    level = 0 if share < shares[0] else 1 if share < shares[1] else 2
+    headline = [f for f in findings if f.sentence is None]
+    if headline:
+        level = max(level, 1)
+    unsupported = sum(s.label.unsupported for s in sentences)
+    text = (
+        f"{share:.0%} of the body's sentences carry slanted wording; "
+        f"{unsupported} of {len(sentences)} are unsupported assertions"
+        + (f"; the headline has {len(headline)} problem(s)." if headline else ".")
+    )
+    return SLANT_ORDER[level], text
+
+
+def merge_bias(assessments: Sequence[BiasAssessment]) -> BiasAssessment:
+    """A long article's parts: every part's sentence findings, the headline findings where
+    every part found them (one part alone cannot tell), and the most slanted verdict."""
+    if len(assessments) == 1:
+        return assessments[0]
+    first = assessments[0]
+    headline = [
+        f
+        for f in first.findings
+        if f.sentence is None
+        and all(
+            any(g.kind is f.kind and g.sentence is None for g in a.findings) for a in assessments
+        )
+    ]
+    body = [f for a in assessments for f in a.findings if f.sentence is not None]
+    return BiasAssessment(
+        headline_claims=first.headline_claims,
+        neutral_headline=first.neutral_headline,
+        findings=headline + body,
+        overall=max((a.overall for a in assessments), key=SLANT_ORDER.index),
+        assessment=" ".join(f"Part {n}: {a.assessment}" for n, a in enumerate(assessments, 1)),
+    )

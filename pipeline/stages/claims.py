@@ -1,42 +1,80 @@
-"""Stage 3, claims: check-worthy factual claims, each with a verified verbatim quote."""
+"""Stage 3, claims: the check-worthy sentences, each restated as a standalone claim.
+
+The model names sentence numbers and writes the standalone claim; the quote is the sentence
+itself, cut from the body by code, and who asserts it comes from the sentence's label."""
 
 from __future__ import annotations
 
-from pipeline.quotes import normalize
+import re
+from collections.abc import Sequence
+
+from pipeline.citations import SentenceIndex, repoint_all
+from pipeline.sentences import Segment
 from pipeline.stages import StructuredLLM, call_stage
-from pipeline.stages.clean import is_prose
 from schemas.article import Article
-from schemas.claims import Claim, ClaimList
+from schemas.claims import Claim, ClaimPick, ClaimPicks, ClaimType
 from schemas.report import StageMetrics
+from schemas.sentence import Sentence, SentenceLabel
+
+FIGURE = re.compile(r"\d")
+TYPES = {
+    SentenceLabel.attributed: ClaimType.quote,
+    SentenceLabel.attributed_unnamed: ClaimType.quote,
+    SentenceLabel.opinion: ClaimType.opinion,
+    SentenceLabel.speculation: ClaimType.prediction,
+}
 
 
-def is_heading(quote: str, article: Article) -> bool:
-    """True when the quote is a whole paragraph that is a heading, not a sentence."""
-    key = normalize(quote)[0]
-    return any(normalize(p)[0] == key and not is_prose(p) for p in article.paragraphs)
-
-
-def dedupe(claims: list[Claim]) -> list[Claim]:
-    """Drop claims whose quote repeats an earlier claim's quote."""
-    seen: set[str] = set()
-    kept = []
-    for claim in claims:
-        key = normalize(claim.quote)[0]
-        if key not in seen:
-            seen.add(key)
-            kept.append(claim)
-    return kept
-
-
-async def extract_claims(
-    article: Article, *, llm: StructuredLLM, max_claims: int = 12, snap_threshold: float = 90.0
-) -> tuple[list[Claim], StageMetrics]:
-    """Extract up to ``max_claims`` claims in one model call."""
+async def pick_claims(
+    article: Article,
+    segments: Sequence[Segment],
+    *,
+    llm: StructuredLLM,
+    index: SentenceIndex,
+    max_claims: int = 10,
+    snap_threshold: float = 90.0,
+) -> tuple[list[ClaimPick], StageMetrics]:
+    """The model's check-worthy sentences (each once), in order; a pick whose claim another
+    sentence says clearly better is moved to that sentence (``pipeline.citations``)."""
     result, metrics = await call_stage(
-        "claims", ClaimList, article, llm=llm, snap_threshold=snap_threshold, max_claims=max_claims
+        "claims",
+        ClaimPicks,
+        article,
+        llm=llm,
+        snap_threshold=snap_threshold,
+        segments=segments,
+        max_claims=max_claims,
     )
-    headings = [c for c in result.claims if is_heading(c.quote, article)]
-    metrics.dropped_items += len(headings)
-    metrics.dropped_reasons += [f"claims: heading, not a claim: {c.quote!r}" for c in headings]
-    kept = [c for c in result.claims if c not in headings]
-    return dedupe(kept)[:max_claims], metrics
+    shown = {s.id for s in segments}
+    cited, notes = repoint_all(
+        [p.claim for p in result.claims], [[p.sentence] for p in result.claims], index, shown
+    )
+    metrics.quote_repairs += len(notes)
+    metrics.warnings += [f"citations: {n}" for n in notes]
+    kept: dict[int, ClaimPick] = {}
+    for pick, ids in zip(result.claims, cited, strict=True):
+        best = ids[-1] if len(ids) > 1 else ids[0]  # an added sentence is the closer one
+        kept.setdefault(best, pick.model_copy(update={"sentence": best}))
+    return sorted(kept.values(), key=lambda p: p.sentence)[:max_claims], metrics
+
+
+def build_claims(picks: Sequence[ClaimPick], sentences: Sequence[Sentence]) -> list[Claim]:
+    """Claims from the picks: the sentence's exact text as the quote, its source as speaker."""
+    by_id = {s.id: s for s in sentences}
+    claims = []
+    for pick in picks:
+        sentence = by_id[pick.sentence]
+        source = sentence.attribution.source if sentence.attribution else None
+        kind = TYPES.get(sentence.label)
+        if kind is None:
+            kind = ClaimType.statistic if FIGURE.search(sentence.text) else ClaimType.reported_fact
+        claims.append(
+            Claim(
+                sentence=sentence.id,
+                quote=sentence.text,
+                claim=pick.claim,
+                speaker=source.text if source else None,
+                type=kind,
+            )
+        )
+    return claims

@@ -474,7 +474,7 @@ def framing(reports: list[ArticleReport], claims: list[CrossClaim]) -> list[Sour
                 headline_findings=sum(k in HEADLINE_KINDS for k in kinds),
                 loaded_language=kinds.count(BiasKind.loaded_language),
                 claims=len(report.claims),
-                unsupported_share=round(len(report.unsupported) / len(assessed), 3)
+                unsupported_share=round(len(report.unsupported_claims) / len(assessed), 3)
                 if assessed
                 else None,
                 omits=[

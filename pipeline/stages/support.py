@@ -1,34 +1,210 @@
-"""Stage 4, support: one call judges every claim against the article, citing evidence."""
+"""Stage 4, support: every body sentence labelled, with a score and the signals behind it.
+
+Attribution comes from the sentence's structure (pipeline.attribution), subjective wording
+from a trained classifier and word cues (pipeline.subjectivity, pipeline.cues), and the
+model answers one short question per sentence in the article's own voice (which kind of
+sentence it is, read from the log-probabilities of the answer's first token; local servers)
+or judges them all in one structured call (hosted providers). pipeline.labels turns the
+signals into labels.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+from pipeline.attribution import attribute, quoted_share
+from pipeline.chunking import merge_metrics
+from pipeline.config import Settings
+from pipeline.cues import cues
+from pipeline.labels import Signals, label_sentences
+from pipeline.prompts import prompt_hash, render_messages
+from pipeline.sentences import Segment, numbered_text
 from pipeline.stages import StructuredLLM, call_stage
+from pipeline.subjectivity import (
+    MODEL_OPTIONS,
+    Phrase,
+    Scored,
+    embed_and_classify,
+    signal_values,
+    subjective,
+)
 from schemas.article import Article
-from schemas.claims import Claim
 from schemas.report import StageMetrics
-from schemas.support import SupportAssessment, SupportVerdict
+from schemas.sentence import Attribution, Sentence, SentenceLabel, Span
+from schemas.support import KIND_LETTERS, SentenceJudgments, SupportVerdict, Verdict
+
+CHOSEN = 0.85  # the probability a one-call judgment stands for (the rest shared by the others)
+NO_LOGPROBS = "the provider returned no log-probabilities: sentences judged without the model"
+
+Kinds = dict[int, dict[str, float]]
 
 
-async def check_support(
-    article: Article,
-    claims: list[Claim],
-    *,
-    llm: StructuredLLM,
-    snap_threshold: float = 90.0,
-) -> tuple[dict[int, SupportVerdict], StageMetrics]:
-    """Verdicts keyed by claim number (1-based); claims the model skipped have no entry."""
-    if not claims:
-        return {}, StageMetrics(stage="support")
+def probe_messages(
+    article: Article, shown: Sequence[Segment], target: Segment
+) -> list[dict[str, str]]:
+    """The one-letter question about one sentence, after the numbered article."""
+    return render_messages(
+        "sentence",
+        article=article,
+        numbered=numbered_text(shown),
+        number=target.id,
+        sentence=target.text,
+    )
+
+
+async def probe_kinds(
+    article: Article, part: Sequence[Segment], targets: Sequence[Segment], *, llm: StructuredLLM
+) -> tuple[Kinds, list[StageMetrics]]:
+    """The model's probability of each kind (A-E) for each target, one call per sentence;
+    stops at the first answer without log-probabilities."""
+    kinds: Kinds = {}
+    spent = []
+    for target in targets:
+        probs, metrics = await llm.probe(
+            "support", probe_messages(article, part, target), MODEL_OPTIONS
+        )
+        spent.append(metrics)
+        if probs is None:
+            metrics.warnings.append(NO_LOGPROBS)
+            break
+        kinds[target.id] = probs
+    return kinds, spent
+
+
+async def judge_kinds(
+    article: Article, part: Sequence[Segment], targets: Sequence[Segment], *, llm: StructuredLLM
+) -> tuple[Kinds, list[StageMetrics]]:
+    """The model's kind for every target in one structured call, as probabilities."""
     result, metrics = await call_stage(
         "support",
-        SupportAssessment,
+        SentenceJudgments,
         article,
         llm=llm,
-        snap_threshold=snap_threshold,
-        context={"claim_count": len(claims)},
-        claims=claims,
+        snap_threshold=100.0,
+        segments=part,
+        targets=[t.id for t in targets],
     )
-    verdicts: dict[int, SupportVerdict] = {}
-    for verdict in result.verdicts:
-        verdicts.setdefault(verdict.claim_id, verdict)
-    return verdicts, metrics
+    letter = {kind: key for key, kind in KIND_LETTERS.items()}
+    other = (1.0 - CHOSEN) / (len(MODEL_OPTIONS) - 1)
+    kinds: Kinds = {}
+    for judgment in result.judgments:
+        chosen = letter[judgment.kind]
+        kinds.setdefault(
+            judgment.sentence, {k: CHOSEN if k == chosen else other for k in MODEL_OPTIONS}
+        )
+    return kinds, [metrics]
+
+
+def needs_model(segment: Segment, attribution: Attribution | None) -> bool:
+    """Only sentences in the article's own voice are put to the model."""
+    return attribution is None and not segment.heading and len(segment.text.split()) > 3
+
+
+async def model_kinds(
+    article: Article,
+    parts: Sequence[Sequence[Segment]],
+    attributions: dict[int, Attribution | None],
+    *,
+    llm: StructuredLLM,
+    mode: str,
+) -> tuple[Kinds, StageMetrics]:
+    """The model's view of each own-voice sentence, part by part, by the configured mode."""
+    kinds: Kinds = {}
+    spent: list[StageMetrics] = []
+    ask = probe_kinds if mode == "logprobs" else judge_kinds
+    for part in parts if mode != "off" else []:
+        targets = [s for s in part if needs_model(s, attributions[s.id])]
+        if targets:
+            found, metrics = await ask(article, part, targets, llm=llm)
+            kinds |= found
+            spent += metrics
+            if any(NO_LOGPROBS in m.warnings for m in metrics):
+                break
+    merged = merge_metrics("support", spent) if spent else StageMetrics(stage="support")
+    merged.prompt_hash = prompt_hash("sentence" if mode == "logprobs" else "support")
+    return kinds, merged
+
+
+async def label_article(
+    article: Article,
+    parts: Sequence[Sequence[Segment]],
+    *,
+    llm: StructuredLLM,
+    settings: Settings,
+    checkworthy: set[int],
+    scored: Scored | None = None,
+) -> tuple[list[Sentence], StageMetrics]:
+    """Every sentence of the article labelled, with its score and signals (``scored``: the
+    embedding model's pass over the sentences, when already made)."""
+    segments = [s for part in parts for s in part]
+    attributions = dict(zip((s.id for s in segments), attribute(segments), strict=True))
+    scored = scored or embed_and_classify([s.text for s in segments])
+    kinds, metrics = await model_kinds(
+        article, parts, attributions, llm=llm, mode=settings.model_signal()
+    )
+    override = settings.judgments.opinion_threshold
+    signals = []
+    for seg, p, phrase in zip(segments, scored.probabilities, scored.phrases, strict=True):
+        a, found, model = attributions[seg.id], cues(seg.text), kinds.get(seg.id)
+        values = signal_values(
+            float(p),
+            phrase,
+            found,
+            quoted=quoted_share(seg.text),
+            attributed=a is not None,
+            unnamed=a is not None and not a.named,
+            model=model,
+        )
+        prob, fitted = subjective(values, has_model=model is not None)
+        fact = model is not None and max(model, key=model.__getitem__) == "D"
+        signals.append(
+            Signals(
+                segment=seg,
+                attribution=a,
+                cues=found,
+                classifier=float(p),
+                loaded=_span(seg, phrase),
+                subjective=prob,
+                threshold=fitted.threshold if override is None else override,
+                finding_threshold=max(fitted.finding_threshold, override or 0.0),
+                model=model,
+                checkworthy=seg.id in checkworthy or fact,
+            )
+        )
+    return label_sentences(signals, scored.vectors, settings.judgments.evidence_similarity), metrics
+
+
+def _span(seg: Segment, phrase: Phrase | None) -> Span | None:
+    """The classifier's most subjective words as a span of the body."""
+    if phrase is None:
+        return None
+    start, end = seg.start + phrase.start, seg.start + phrase.end
+    return Span(start=start, end=end, text=seg.text[phrase.start : phrase.end])
+
+
+VERDICTS = {
+    SentenceLabel.attributed: Verdict.supported_by_attribution,
+    SentenceLabel.fact_supported: Verdict.supported_by_evidence_in_text,
+    SentenceLabel.fact_unsupported: Verdict.unsupported,
+    SentenceLabel.attributed_unnamed: Verdict.unsupported,
+    SentenceLabel.opinion: Verdict.opinion_as_fact,
+    SentenceLabel.speculation: Verdict.speculation,
+}
+
+
+def verdict_of(sentence: Sentence, by_id: dict[int, Sentence]) -> SupportVerdict | None:
+    """A claim's verdict from its sentence's label (None for a sentence labelled other)."""
+    verdict = VERDICTS.get(sentence.label)
+    if verdict is None:
+        return None
+    a = sentence.attribution
+    evidence = [by_id[n].text for n in sentence.evidence]
+    if a is not None and a.named and a.sentence != sentence.id:
+        evidence = [by_id[a.sentence].text]  # the sentence that names who is quoted
+    return SupportVerdict(
+        verdict=verdict,
+        score=sentence.score,
+        attribution=(a.source.text if a.source else a.cue.text) if a else None,
+        rationale=sentence.why,
+        evidence=evidence,
+    )

@@ -1,0 +1,180 @@
+"""Checking statements against an article: does the article say what the statement says?
+
+For each statement: the article sentences that best match it (all-MiniLM-L6-v2 cosine, plus
+any sentences it cites), cheap alignment checks against those sentences and the whole article
+(numbers, dates, names, negation, novel content: pipeline.alignment), and the model's
+probability that the sentences support it, contradict it or do not say it (one one-letter
+question per statement, read from log-probabilities; providers without them judge all the
+statements in one structured call). A logistic regression fitted on FactCC, SummEval and
+XSumFaith (train/faithfulness.py, pipeline/data/faithfulness.json) combines them into
+P(supported). Below the threshold a statement is *contradicted* when the model or the
+negation check says so, else *not supported*.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from pipeline.alignment import FEATURE_NAMES, alignment_signals, explain, feature_vector
+from pipeline.chunking import merge_metrics
+from pipeline.citations import SentenceIndex
+from pipeline.prompts import prompt_hash, render_messages, schema_guide
+from pipeline.stages import StructuredLLM
+from pipeline.subjectivity import PROBABILITY_FLOOR, LogisticModel, load_combination
+from schemas.report import StageMetrics
+from schemas.verification import StatementCheck, StatementJudgments, Support
+
+TOP_K = 3  # retrieved sentences per statement
+OPTIONS = ("A", "B", "C")  # supports, contradicts, does not say (prompts/verify.j2)
+VERDICT_LETTERS = {Support.supported: "A", Support.contradicted: "B", Support.not_supported: "C"}
+CHOSEN = 0.85  # the probability a one-call verdict stands for
+DOCUMENT_FEATURES = ("numbers_missing", "dates_missing", "names_missing", "novel_content_ratio")
+FEATURES = (
+    "cos_max",
+    "cos_mean",
+    *(f"ev_{n}" for n in FEATURE_NAMES),
+    *(f"doc_{n}" for n in DOCUMENT_FEATURES),
+)
+MODEL_FEATURES = tuple(f"model_{o}" for o in OPTIONS)
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """The sentences a statement is checked against, best match first."""
+
+    ids: list[int]
+    texts: list[str]
+    sims: list[float]
+
+    @property
+    def numbered(self) -> str:
+        """As the model sees them: "[n] text" per line."""
+        return "\n".join(f"[{i}] {t}" for i, t in zip(self.ids, self.texts, strict=True))
+
+
+def retrieve(
+    vector: np.ndarray, index: SentenceIndex, cited: Sequence[int] = (), k: int = TOP_K
+) -> Evidence:
+    """The ``k`` sentences closest to the statement, and the ones it cites, in article order."""
+    sims = index.similarities(vector, {s.id for s in index.segments})
+    ranked = sorted(sims, key=lambda i: (-sims[i], i))
+    chosen = sorted(set(ranked[:k]) | {i for i in cited if i in sims})
+    text = {s.id: s.text for s in index.segments}
+    return Evidence(chosen, [text[i] for i in chosen], [sims[i] for i in chosen])
+
+
+def features(
+    statement: str, evidence: Evidence, document: str, model: Mapping[str, float] | None
+) -> dict[str, float]:
+    """The combination's inputs for one statement (model features only when given)."""
+    near = alignment_signals(statement, " ".join(evidence.texts))
+    whole = feature_vector(alignment_signals(statement, document))
+    values = {f"ev_{n}": v for n, v in zip(FEATURE_NAMES, feature_vector(near), strict=True)}
+    values |= {f"doc_{n}": whole[FEATURE_NAMES.index(n)] for n in DOCUMENT_FEATURES}
+    top = sorted(evidence.sims, reverse=True)[:TOP_K] or [0.0]
+    values |= {"cos_max": top[0], "cos_mean": sum(top) / len(top)}
+    if model is not None:
+        values |= {
+            f"model_{k}": math.log(max(model.get(k, 0.0), PROBABILITY_FLOOR)) for k in OPTIONS
+        }
+    return values
+
+
+def combination() -> tuple[LogisticModel, LogisticModel]:
+    """The fitted faithfulness combination: with the model's answer, and without."""
+    fitted = load_combination("faithfulness.json")
+    return fitted.with_model, fitted.without_model
+
+
+def judge(
+    statement: str, evidence: Evidence, document: str, model: Mapping[str, float] | None
+) -> StatementCheck:
+    """One statement's verdict from its signals."""
+    values = features(statement, evidence, document, model)
+    with_model, without = combination()
+    fitted = with_model if model is not None else without
+    probability = fitted.probability(values)
+    near = alignment_signals(statement, " ".join(evidence.texts))
+    if probability >= fitted.threshold:
+        verdict = Support.supported
+    elif near.negation_mismatch or (model is not None and model["B"] > model["C"]):
+        verdict = Support.contradicted
+    else:
+        verdict = Support.not_supported
+    return StatementCheck(
+        statement=statement,
+        verdict=verdict,
+        probability=round(probability, 4),
+        threshold=fitted.threshold,
+        evidence=evidence.ids,
+        evidence_text=evidence.texts,
+        problems=explain(near),
+        model={k: round(v, 4) for k, v in model.items()} if model else None,
+    )
+
+
+async def _probe_each(
+    statements: Sequence[str], evidence: Sequence[Evidence], llm: StructuredLLM
+) -> tuple[list[dict[str, float] | None], list[StageMetrics]]:
+    out: list[dict[str, float] | None] = []
+    spent = []
+    for statement, found in zip(statements, evidence, strict=True):
+        messages = render_messages("verify", evidence=found.numbered, statement=statement)
+        probs, metrics = await llm.probe("verify", messages, OPTIONS)
+        spent.append(metrics)
+        out.append(probs)
+        if probs is None:
+            out += [None] * (len(statements) - len(out))
+            break
+    return out, spent
+
+
+async def _judge_all(
+    statements: Sequence[str], evidence: Sequence[Evidence], llm: StructuredLLM
+) -> tuple[list[dict[str, float] | None], list[StageMetrics]]:
+    items = [
+        {"statement": s, "evidence": e.numbered} for s, e in zip(statements, evidence, strict=True)
+    ]
+    messages = render_messages("verify_all", items=items, guide=schema_guide(StatementJudgments))
+    result, metrics = await llm.structured("verify", StatementJudgments, messages, {})
+    other = (1 - CHOSEN) / (len(OPTIONS) - 1)
+    out: list[dict[str, float] | None] = [None] * len(statements)
+    for j in result.judgments:
+        if 1 <= j.statement <= len(statements) and out[j.statement - 1] is None:
+            chosen = VERDICT_LETTERS[j.verdict]
+            out[j.statement - 1] = {k: CHOSEN if k == chosen else other for k in OPTIONS}
+    return out, [metrics]
+
+
+async def check_statements(
+    statements: Sequence[str],
+    index: SentenceIndex,
+    document: str,
+    *,
+    llm: StructuredLLM,
+    mode: str,
+    cited: Sequence[Sequence[int]] | None = None,
+) -> tuple[list[StatementCheck], StageMetrics]:
+    """Every statement checked against the article whose sentences ``index`` holds; ``mode``
+    is how the model is asked (logprobs, batch, off)."""
+    from pipeline.embeddings import embedded_model
+
+    vectors = embedded_model().embed(list(statements))
+    cites = cited or [[] for _ in statements]
+    evidence = [retrieve(v, index, c) for v, c in zip(vectors, cites, strict=True)]
+    models: list[dict[str, float] | None] = [None] * len(statements)
+    spent: list[StageMetrics] = []
+    if statements and mode == "logprobs":
+        models, spent = await _probe_each(statements, evidence, llm)
+    elif statements and mode == "batch":
+        models, spent = await _judge_all(statements, evidence, llm)
+    checks = [
+        judge(s, e, document, m) for s, e, m in zip(statements, evidence, models, strict=True)
+    ]
+    metrics = merge_metrics("verify", spent) if spent else StageMetrics(stage="verify")
+    metrics.prompt_hash = prompt_hash("verify" if mode == "logprobs" else "verify_all")
+    return checks, metrics

@@ -1,0 +1,107 @@
+"""From signals to labels: each rule of pipeline.labels, in order, with its score."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from pipeline.cues import cues
+from pipeline.labels import Signals, label_sentences
+from pipeline.sentences import Segment
+from schemas.sentence import Attribution, SentenceLabel, Span
+
+
+def _signals(
+    text: str,
+    *,
+    number: int = 1,
+    subjective: float = 0.2,
+    attribution: Attribution | None = None,
+    checkworthy: bool = False,
+    model: dict[str, float] | None = None,
+) -> Signals:
+    return Signals(
+        segment=Segment(id=number, start=0, end=len(text), text=text, paragraph=0),
+        attribution=attribution,
+        cues=cues(text),
+        classifier=subjective,
+        loaded=None,
+        subjective=subjective,
+        threshold=0.5,
+        finding_threshold=0.7,
+        model=model,
+        checkworthy=checkworthy,
+    )
+
+
+def _named(sentence: int = 1, source: str = "Rutte") -> Attribution:
+    return Attribution(
+        named=True,
+        cue=Span(start=6, end=10, text="said"),
+        source=Span(start=0, end=len(source), text=source),
+        sentence=sentence,
+    )
+
+
+def _label(*signals: Signals, vectors: np.ndarray | None = None) -> list[tuple[str, float]]:
+    if vectors is None:
+        vectors = np.eye(len(signals), dtype=np.float32)
+    return [(s.label.value, s.score) for s in label_sentences(signals, vectors, 0.6)]
+
+
+@pytest.mark.parametrize(
+    ("text", "kwargs", "label"),
+    [
+        ("Background and context", {}, "other"),  # a heading
+        ("Rutte said the door was open.", {"attribution": _named()}, "attributed"),
+        ("Why would anyone agree to that?", {}, "other"),
+        ("This could embolden Russia in the region.", {"subjective": 0.9}, "speculation"),
+        ("The budget is a shameful betrayal of families.", {"subjective": 0.8}, "opinion"),
+        ("The plan was approved on Monday by 12 votes.", {"checkworthy": True}, "fact_unsupported"),
+        ("The plan was approved on Monday by 12 votes.", {}, "other"),
+    ],
+)
+def test_the_first_rule_that_applies_gives_the_label(
+    text: str, kwargs: dict[str, object], label: str
+) -> None:
+    [(found, score)] = _label(_signals(text, **kwargs))  # type: ignore[arg-type]
+    assert found == label and 0 <= score <= 1
+
+
+def test_unnamed_sources_are_their_own_label() -> None:
+    unnamed = Attribution(named=False, cue=Span(start=8, end=11, text="say"), sentence=1)
+    [(label, score)] = _label(_signals("Critics say the deal is weak.", attribution=unnamed))
+    assert label == "attributed_unnamed" and SentenceLabel(label).unsupported and score == 0.8
+
+
+def test_a_quotation_whose_speaker_is_named_before_scores_lower_than_a_direct_attribution() -> None:
+    direct = _signals("Rutte said the door was open.", attribution=_named())
+    quoted = _signals("“We commit to it, and we keep our word.”", number=2, attribution=_named(1))
+    assert [s for _, s in _label(direct, quoted)] == [0.9, 0.75]
+
+
+def test_an_own_voice_fact_a_named_source_says_is_supported_with_that_sentence_as_evidence() -> (
+    None
+):
+    cited = _signals("Rutte said the plan passed by 12 votes.", attribution=_named())
+    own = _signals("The plan passed by 12 votes on Monday.", number=2, checkworthy=True)
+    far = _signals("Markets rose sharply on the news today.", number=3, checkworthy=True)
+    vectors = np.array([[1.0, 0.0], [0.8, 0.6], [0.0, 1.0]], dtype=np.float32)
+    sentences = label_sentences([cited, own, far], vectors, 0.6)
+    assert sentences[1].label is SentenceLabel.fact_supported
+    assert sentences[1].evidence == [1] and sentences[1].score == pytest.approx(0.8)
+    assert sentences[2].label is SentenceLabel.fact_unsupported
+    assert sentences[2].score == pytest.approx(1.0)  # nothing cited is like it
+
+
+def test_the_model_moves_a_speculation_score_and_the_reason_names_the_hedges() -> None:
+    text = "The talks could well collapse next week."
+    alone = label_sentences([_signals(text)], np.eye(1, dtype=np.float32), 0.6)[0]
+    agreed = label_sentences(
+        [_signals(text, model={"A": 0.0, "B": 0.0, "C": 0.9, "D": 0.1, "E": 0.0})],
+        np.eye(1, dtype=np.float32),
+        0.6,
+    )[0]
+    assert alone.label is agreed.label is SentenceLabel.speculation
+    assert agreed.score > alone.score
+    assert "could well" in alone.why

@@ -1,0 +1,108 @@
+"""The shipped subjectivity classifier and combination: loading, a fixed prediction, and the
+NewsSD-ENG test figure the README states (offline: no model calls)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from pipeline.attribution import attribute, quoted_share
+from pipeline.cues import cues
+from pipeline.metrics import macro_f1
+from pipeline.sentences import whole
+from pipeline.subjectivity import (
+    centred,
+    classifier,
+    combination,
+    embed_and_classify,
+    signal_values,
+    subjective,
+)
+
+DATA = Path(__file__).resolve().parent.parent / "data" / "newssd-eng"
+# The figures the README states for the NewsSD-ENG test split (n = 219).
+README_CLASSIFIER_MACRO_F1 = 0.77
+README_FALLBACK_MACRO_F1 = 0.75
+
+
+def _test_split() -> tuple[list[str], np.ndarray]:
+    rows = [json.loads(line) for line in (DATA / "newssd-eng-test.jsonl").read_text().splitlines()]
+    return [r["text"] for r in rows], np.array([bool(r["label"]) for r in rows])
+
+
+def test_the_classifier_loads_and_gives_the_same_prediction() -> None:
+    probs = embed_and_classify(
+        [
+            "The government announced the budget on Tuesday.",
+            "This shameful budget is an utter disaster for ordinary families.",
+        ]
+    ).probabilities
+    assert probs == pytest.approx([0.0945, 0.9663], abs=1e-3)
+    assert classifier().meta["trained_on"] == "train + val"
+
+
+def test_the_most_subjective_words_are_traced_from_the_decision() -> None:
+    texts = [
+        "This shameful budget is an utter disaster for ordinary families.",
+        "This news has sent shockwaves through international relations, say analysts.",
+        "The council met on Tuesday.",
+    ]
+    scored = embed_and_classify(texts)
+    for text, phrase in zip(texts, scored.phrases, strict=True):
+        assert phrase is not None
+        words = text[phrase.start : phrase.end]
+        assert words and words == words.strip() and text.count(words) >= 1
+        assert (phrase.start == 0 or not text[phrase.start - 1].isalnum()) and (
+            phrase.end == len(text) or not text[phrase.end].isalnum()
+        )
+    shameful, shockwaves, neutral = scored.phrases
+    assert shameful is not None and "shameful" in texts[0][shameful.start : shameful.end]
+    assert shockwaves is not None and "shockwaves" in texts[1][shockwaves.start : shockwaves.end]
+    assert neutral is not None and shameful.logit > neutral.logit
+
+
+def test_the_classifier_keeps_its_newssd_test_figure() -> None:
+    texts, labels = _test_split()
+    probs = embed_and_classify(texts).probabilities
+    threshold = float(classifier().meta["threshold"])
+    assert macro_f1(labels, probs >= threshold) >= README_CLASSIFIER_MACRO_F1
+
+
+def test_the_combination_without_the_model_keeps_its_newssd_test_figure() -> None:
+    texts, labels = _test_split()
+    scored = embed_and_classify(texts)
+    scores = []
+    for text, p, phrase in zip(texts, scored.probabilities, scored.phrases, strict=True):
+        found = attribute(whole(text))[0]
+        values = signal_values(
+            float(p),
+            phrase,
+            cues(text),
+            quoted=quoted_share(text),
+            attributed=found is not None,
+            unnamed=found is not None and not found.named,
+            model=None,
+        )
+        prob, fitted = subjective(values, has_model=False)
+        scores.append(centred(prob, fitted.threshold))
+    assert macro_f1(labels, np.array(scores) >= 0.5) >= README_FALLBACK_MACRO_F1
+
+
+def test_both_variants_are_fitted_on_the_same_signals() -> None:
+    fitted = combination()
+    assert fitted.with_model.features[0] == fitted.without_model.features[0] == "classifier"
+    assert all(f.startswith("model_") for f in fitted.with_model.features[-5:])
+    for model in (fitted.with_model, fitted.without_model):
+        assert 0 < model.threshold <= model.finding_threshold < 1
+
+
+@pytest.mark.parametrize(("p", "threshold"), [(0.2, 0.6), (0.6, 0.6), (0.9, 0.3), (0.0, 0.5)])
+def test_centred_scores_keep_the_order_and_put_the_threshold_at_half(
+    p: float, threshold: float
+) -> None:
+    assert 0 <= centred(p, threshold) <= 1
+    assert (centred(p, threshold) >= 0.5) == (p >= threshold)
+    assert centred(min(p + 0.05, 1), threshold) >= centred(p, threshold)

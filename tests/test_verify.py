@@ -1,0 +1,144 @@
+"""Statements checked against an article: inputs, verdicts, the grounded summary, the CLI."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from pipeline.cli import app
+from pipeline.config import load_settings
+from pipeline.errors import InputError
+from pipeline.ingest import RawDocument, parse_statements
+from pipeline.run import verify
+from schemas.verification import Support
+from tests.fake_server import FakeServer
+from tests.fakes import FakeLLM
+
+TEXT = """Minister Quits Over Budget Row
+
+Finance minister Ana Ruiz resigned on Monday, the government said in a statement.
+The budget was approved in March by 181 votes to 169.
+Ruiz had warned that the cuts would close 40 hospitals in the north.
+"""
+
+
+def _doc() -> RawDocument:
+    return RawDocument(id="ruiz", source="ruiz.txt", kind="text", content=TEXT)
+
+
+def _says(letter: str) -> dict[str, float]:
+    return {k: (0.8 if k == letter else 0.1) for k in "ABC"}
+
+
+def _by_statement(messages: list[dict[str, str]]) -> dict[str, float]:
+    """The model agrees with the statements that copy the article and doubts the others."""
+    question = messages[-1]["content"]
+    if "Monday" in question and "resigned" in question:
+        return _says("A")
+    if "Tuesday" in question or "did not resign" in question:
+        return _says("B")
+    return _says("C")
+
+
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [
+        (b"One.\n\n  Two  statements.\n", ["One.", "Two statements."]),
+        (b'["First one.", " Second\\n one. "]', ["First one.", "Second one."]),
+    ],
+)
+def test_statements_come_one_per_line_or_as_a_json_list(data: bytes, expected: list[str]) -> None:
+    assert parse_statements(data, "s.txt") == expected
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (b"", "s.txt: empty input"),
+        (b"   \n\n", "s.txt: only whitespace"),
+        (b'["unclosed', "s.txt: not valid JSON"),
+        (b'["ok", 3]', "s.txt: a JSON input must be a list of strings"),
+        (b'[" ", ""]', "s.txt: no statements to check"),
+    ],
+)
+def test_bad_statement_inputs_name_the_input_and_the_problem(data: bytes, message: str) -> None:
+    with pytest.raises(InputError, match=message):
+        parse_statements(data, "s.txt")
+
+
+def test_statements_are_judged_with_their_evidence_sentences() -> None:
+    statements = [
+        "Ana Ruiz resigned as finance minister on Monday.",
+        "Ana Ruiz resigned on Tuesday after 212 votes.",
+        "The cuts would close 40 hospitals in the north, Ruiz warned.",
+    ]
+    settings = load_settings("/dev/null")
+    settings.judgments.model_signal = "logprobs"
+    report = asyncio.run(
+        verify(_doc(), statements, llm=FakeLLM({}, probe=_by_statement), settings=settings)
+    )
+    first, altered, hospitals = report.checks
+    assert first.verdict is Support.supported and 1 in first.evidence
+    assert first.evidence_text[first.evidence.index(1)].startswith("Finance minister Ana Ruiz")
+    assert altered.verdict is Support.contradicted
+    assert altered.probability < first.probability
+    assert any("212" in p for p in altered.problems)  # the article has no such number
+    assert 3 in hospitals.evidence
+    assert report.calls == 3 and report.headline is None
+
+
+def test_the_articles_own_headline_can_be_checked() -> None:
+    settings = load_settings("/dev/null")
+    report = asyncio.run(
+        verify(_doc(), [], llm=FakeLLM({}, probe=_by_statement), settings=settings, headline=True)
+    )
+    assert report.checks == []
+    assert (
+        report.headline is not None
+        and report.headline.statement == "Minister Quits Over Budget Row"
+    )
+
+
+def test_a_statement_longer_than_the_article_is_refused_by_number() -> None:
+    with pytest.raises(InputError, match=r"ruiz\.txt: statement 2 is longer than the article"):
+        asyncio.run(
+            verify(
+                _doc(), ["Short.", "x " * 400], llm=FakeLLM({}), settings=load_settings("/dev/null")
+            )
+        )
+
+
+def test_verify_on_the_command_line(tmp_path: Path) -> None:
+    article = tmp_path / "ruiz.txt"
+    article.write_text(TEXT, encoding="utf-8")
+    statements = tmp_path / "statements.txt"
+    statements.write_text("Ana Ruiz resigned on Monday.\nThe budget passed in March.\n")
+    runner = CliRunner()
+    fake = FakeServer()
+    with fake.running():
+        base = ["verify", str(article), "--model", "openai/fake", "--api-base", fake.base_url]
+        result = runner.invoke(app, [*base, "--statements", str(statements), "--format", "json"])
+        assert result.exit_code == 0, result.output
+        report = json.loads(result.stdout)
+        assert [c["statement"] for c in report["checks"]] == statements.read_text().splitlines()
+        assert all(0 <= c["probability"] <= 1 and c["evidence"] for c in report["checks"])
+        markdown = runner.invoke(app, [*base, "--statements", str(statements), "--headline"])
+        assert markdown.exit_code == 0
+        assert "## Statement 1:" in markdown.stdout and "own headline" in markdown.stdout
+        empty = tmp_path / "empty.txt"
+        empty.write_text("\n\n")
+        failed = runner.invoke(app, [*base, "--statements", str(empty)])
+        assert failed.exit_code == 2
+        assert "empty.txt: only whitespace" in failed.stderr
+        bad = tmp_path / "bad.json"
+        bad.write_text('["one", ')
+        failed = runner.invoke(app, [*base, "--statements", str(bad)])
+        assert failed.exit_code == 2 and "bad.json: not valid JSON" in failed.stderr
+        nothing = runner.invoke(app, base)
+        assert nothing.exit_code == 2 and "--statements" in nothing.stderr
+    # Bad inputs fail before any model call.
+    assert sum(fake.requests.values()) == 5  # two statements, then two and the headline

@@ -1,0 +1,264 @@
+"""Fit how the sentence signals combine into P(subjective), on NewsSD-ENG (CC BY 4.0).
+
+    python -m train.combination [--probes train/newssd-probes.jsonl] [--model M --api-base URL]
+
+Signals per sentence (each judged as a one-sentence article, as `newsaudit eval --task bias`
+does): the shipped classifier's probability (out-of-fold on train + val: the classifier is
+refitted on the other folds, so the combination never sees a score the classifier was trained
+on), the word cues, the attribution rules, and the model's probability for each kind of
+sentence (prompts/sentence.j2, read from log-probabilities). Two logistic regressions are
+fitted on train + val: with the model's probabilities (applied to own-voice sentences, so
+fitted on the rows the attribution rules leave unattributed) and without them (the fallback
+for providers without log-probabilities, fitted on all rows). Each threshold is chosen on
+5-fold out-of-fold predictions by macro-F1; the test split is scored, never used to choose.
+
+The model's answers are cached in --probes (one JSON line per row); rows missing from it are
+asked of the configured model (default: the embedded one), so a rerun with the committed
+cache needs no model. Writes pipeline/data/combination.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from pipeline.attribution import attribute, quoted_share
+from pipeline.config import load_settings
+from pipeline.cues import cues
+from pipeline.embeddings import embedded_model
+from pipeline.metrics import roc_auc
+from pipeline.run import open_llm
+from pipeline.sentences import whole
+from pipeline.stages.support import probe_messages
+from pipeline.subjectivity import (
+    BASE_FEATURES,
+    MODEL_FEATURES,
+    MODEL_OPTIONS,
+    Phrase,
+    centred,
+    classifier,
+    embed_and_classify,
+    feature_rows,
+    phrase_of,
+    signal_values,
+)
+from schemas.article import Article
+from train.subjectivity import SEED, best_threshold, load
+
+FINDING_PRECISION = 0.8  # a bias finding should be right four times in five
+OWN_VOICE_FEATURES = tuple(f for f in BASE_FEATURES if f not in ("attributed", "unnamed"))
+# Which signals to combine is chosen by cross-validated AUC on train + val, among these.
+WITHOUT_MODEL_CANDIDATES = (("classifier",), ("classifier", "phrase"), BASE_FEATURES)
+WITH_MODEL_CANDIDATES = (
+    ("classifier", *MODEL_FEATURES),
+    ("classifier", "phrase", *MODEL_FEATURES),
+    OWN_VOICE_FEATURES + MODEL_FEATURES,
+)
+
+
+def one_sentence(row_id: str, text: str) -> Article:
+    """An evaluation row as the pipeline sees it: a one-sentence article."""
+    return Article(id=row_id, paragraphs=[text])
+
+
+async def _ask(rows: list[tuple[str, str]], cache: Path, settings: Any) -> None:
+    with open_llm(settings) as llm, cache.open("a", encoding="utf-8") as out:
+        for row_id, text in rows:
+            article, shown = one_sentence(row_id, text), whole(text)
+            probs, _ = await llm.probe(
+                "support", probe_messages(article, shown, shown[0]), MODEL_OPTIONS
+            )
+            out.write(json.dumps({"id": row_id, "probs": probs}) + "\n")
+            out.flush()
+
+
+def probes(ids: list[str], texts: list[str], cache: Path, settings: Any) -> dict[str, Any]:
+    """The model's kind probabilities per row id, from the cache, asking for missing rows."""
+    known = _read(cache)
+    missing = [(i, t) for i, t in zip(ids, texts, strict=True) if i not in known]
+    if missing:
+        print(f"asking the model about {len(missing)} rows (cached in {cache})")
+        asyncio.run(_ask(missing, cache, settings))
+        known = _read(cache)
+    return known
+
+
+def _read(cache: Path) -> dict[str, Any]:
+    if not cache.exists():
+        return {}
+    lines = cache.read_text(encoding="utf-8").splitlines()
+    return {r["id"]: r["probs"] for r in map(json.loads, filter(None, lines))}
+
+
+def out_of_fold_classifier(
+    texts: list[str], y: np.ndarray, c: float
+) -> tuple[np.ndarray, list[Phrase | None]]:
+    """The classifier's probability and most subjective phrase for each row, from a model
+    fitted without the row's fold (the shipped one saw every row)."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import StratifiedKFold
+    from sklearn.preprocessing import StandardScaler
+
+    encoded = embedded_model().encode(texts)
+    probs = np.zeros(len(texts))
+    phrases: list[Phrase | None] = [None] * len(texts)
+    for train, held in StratifiedKFold(5, shuffle=True, random_state=SEED).split(encoded.layers, y):
+        scaler = StandardScaler().fit(encoded.layers[train])
+        model = LogisticRegression(C=c, class_weight="balanced", max_iter=5000, random_state=SEED)
+        model.fit(scaler.transform(encoded.layers[train]), y[train])
+        probs[held] = model.predict_proba(scaler.transform(encoded.layers[held]))[:, 1]
+        for n in held:
+            logits = scaler.transform(encoded.tokens[n]) @ model.coef_[0]
+            phrases[n] = phrase_of(texts[n], logits, encoded.offsets[n], model.intercept_[0])
+    return probs, phrases
+
+
+def rows_of(
+    texts: list[str],
+    ids: list[str],
+    clf: np.ndarray,
+    phrases: list[Phrase | None],
+    kinds: dict[str, Any],
+) -> list[Any]:
+    """Per row: its signal values and whether the attribution rules leave it unattributed."""
+    out = []
+    for row_id, text, p, phrase in zip(ids, texts, clf, phrases, strict=True):
+        a = attribute(whole(text))[0]
+        values = signal_values(
+            float(p),
+            phrase,
+            cues(text),
+            quoted=quoted_share(text),
+            attributed=a is not None,
+            unnamed=a is not None and not a.named,
+            model=kinds.get(row_id),
+        )
+        out.append((values, a is None))
+    return out
+
+
+def fit(rows: list[dict[str, float]], y: np.ndarray, names: tuple[str, ...]) -> dict[str, Any]:
+    """A logistic regression over the named signals, its threshold from out-of-fold scores."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import StratifiedKFold, cross_val_predict
+
+    x = feature_rows(rows, names)
+    model = LogisticRegression(C=1.0, class_weight="balanced", max_iter=5000)
+    folds = StratifiedKFold(5, shuffle=True, random_state=SEED)
+    oof = cross_val_predict(model, x, y, cv=folds, method="predict_proba")[:, 1]
+    model.fit(x, y)
+    threshold = best_threshold(y, oof)
+    return {
+        "features": list(names),
+        "coef": [round(float(c), 6) for c in model.coef_[0]],
+        "intercept": round(float(model.intercept_[0]), 6),
+        "threshold": threshold,
+        "finding_threshold": precise_threshold(y, oof, threshold),
+        "n": len(y),
+        "cv_auc": round(roc_auc(y, oof), 4),
+    }
+
+
+def best_fit(
+    rows: list[dict[str, float]], y: np.ndarray, candidates: tuple[tuple[str, ...], ...]
+) -> dict[str, Any]:
+    """The candidate set of signals with the best cross-validated AUC, fitted; every
+    candidate's AUC is kept with it."""
+    fits = [fit(rows, y, names) for names in candidates]
+    best = max(fits, key=lambda f: f["cv_auc"])
+    return best | {"candidates": {"+".join(f["features"]): f["cv_auc"] for f in fits}}
+
+
+def precise_threshold(y: np.ndarray, scores: np.ndarray, floor: float) -> float:
+    """The lowest threshold (not below ``floor``) at which the out-of-fold predictions are
+    right at least FINDING_PRECISION of the time: the operating point for bias findings."""
+    for t in np.round(np.arange(floor, 0.951, 0.01), 2):
+        flagged = scores >= t
+        if flagged.sum() >= 10 and y[flagged].mean() >= FINDING_PRECISION:
+            return float(t)
+    return 0.95
+
+
+def production_scores(rows: list[Any], fitted: dict[str, Any]) -> np.ndarray:
+    """Scores as the pipeline gives them: the model's variant for own-voice rows that have
+    the model's answer, the fallback for the others."""
+    from pipeline.subjectivity import LogisticModel
+
+    def model(part: dict[str, Any]) -> LogisticModel:
+        keys = ("features", "coef", "intercept", "threshold")
+        return LogisticModel(*(tuple(part[k]) if k in keys[:2] else part[k] for k in keys))
+
+    with_model, without = model(fitted["with_model"]), model(fitted["without_model"])
+    out = []
+    for values, own in rows:
+        use = with_model if own and MODEL_FEATURES[0] in values else without
+        out.append(centred(use.probability(values), use.threshold))
+    return np.array(out)
+
+
+def main() -> None:
+    """Fit both variants, score the test split, write pipeline/data/combination.json."""
+    from pipeline.metrics import balanced_accuracy, macro_f1
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, default=Path("data/newssd-eng"))
+    parser.add_argument("--probes", type=Path, default=Path("train/newssd-probes.jsonl"))
+    parser.add_argument("--out", type=Path, default=Path("pipeline/data/combination.json"))
+    parser.add_argument("--model", default=None)
+    parser.add_argument("--api-base", default=None)
+    args = parser.parse_args()
+    settings = load_settings(None, model=args.model, api_base=args.api_base)
+    split = {s: load(args.data, s) for s in ("train", "val", "test")}
+    ids = {s: [f"newssd-{s}-{n}" for n in range(len(split[s][0]))] for s in split}
+    texts = split["train"][0] + split["val"][0]
+    y = np.concatenate([split["train"][1], split["val"][1]])
+    c = float(classifier().meta["C"])
+    oof, oof_phrases = out_of_fold_classifier(texts, y, c)
+    test = embed_and_classify(split["test"][0])
+    all_ids = ids["train"] + ids["val"] + ids["test"]
+    kinds = probes(all_ids, texts + split["test"][0], args.probes, settings)
+    fit_rows = rows_of(texts, ids["train"] + ids["val"], oof, oof_phrases, kinds)
+    own = [(v, yy) for (v, o), yy in zip(fit_rows, y, strict=True) if o]
+    fitted = {
+        "with_model": fit(
+            [v for v, _ in own],
+            np.array([yy for _, yy in own]),
+            OWN_VOICE_FEATURES + MODEL_FEATURES,
+        ),
+        "without_model": fit([v for v, _ in fit_rows], y, BASE_FEATURES),
+    }
+    test_rows = rows_of(split["test"][0], ids["test"], test.probabilities, test.phrases, kinds)
+    test_y = split["test"][1]
+    report = {}
+    for name, scores in (
+        ("classifier alone", test.probabilities),
+        ("combination", production_scores(test_rows, fitted)),
+        (
+            "combination without the model",
+            production_scores([(v, False) for v, _ in test_rows], fitted),
+        ),
+    ):
+        threshold = float(classifier().meta["threshold"]) if name == "classifier alone" else 0.5
+        preds = scores >= threshold
+        report[name] = {
+            "macro_f1": round(macro_f1(test_y, preds), 4),
+            "balanced_accuracy": round(balanced_accuracy(test_y, preds), 4),
+            "auc": round(roc_auc(test_y, scores), 4),
+        }
+    fitted |= {
+        "data": "NewsSD-ENG train + val (fit), test (scored)",
+        "model": settings.model,
+        "probes": str(args.probes),
+        "test": report,
+    }
+    args.out.write_text(json.dumps(fitted, indent=2) + "\n", encoding="utf-8")
+    print(json.dumps(report, indent=2))
+
+
+if __name__ == "__main__":
+    main()
