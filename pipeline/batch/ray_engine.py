@@ -17,7 +17,9 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from pipeline.batch import Item, Outcome, file_item, jsonl_item, process_item, record_item
+from pipeline.batch.inputs import Item, file_item, input_paths, jsonl_item, record_item
+from pipeline.batch.outputs import Writer
+from pipeline.batch.step import Job, Outcome, process_item
 from pipeline.cache import CachedLLM, StageCache, run_fingerprint
 from pipeline.config import Settings
 from pipeline.errors import ConfigError
@@ -156,3 +158,15 @@ def audit_on_ray(
     )
     for row in results.iter_rows():
         yield str(row["kind"]), json.loads(row["record"])
+
+
+async def run_ray(job: Job, source: str, writer: Writer, address: str | None) -> None:
+    """Audit on Ray; the outcomes stream back to this process's writer."""
+    locations = [source] if "://" in source else [str(p) for p in input_paths(source)]
+    outcomes = audit_on_ray(job.settings, locations, set(writer.done), job.cache_dir, address)
+    while True:
+        # Ray blocks while it waits for results; the loop stays free for signals.
+        outcome = await asyncio.to_thread(next, outcomes, None)
+        if outcome is None:
+            return
+        writer.record(outcome)
