@@ -356,32 +356,6 @@ def test_parquet_output_holds_one_row_per_report(tmp_path: Path, server: FakeSer
     assert table.column("claims")[0].as_py() == len(report.claims)
 
 
-def test_the_rate_limit_spaces_requests() -> None:
-    async def burst(count: int) -> float:
-        limiter = RateLimiter(requests_per_minute=120, tokens_per_minute=None)
-        limiter.bind(asyncio.get_running_loop())
-        started = time.perf_counter()
-        await asyncio.gather(
-            *(asyncio.to_thread(limiter.before_request_blocking, 10) for _ in range(count))
-        )
-        return time.perf_counter() - started
-
-    # 120 a minute is 2 a second, with a burst of one second's worth: not 120 at once.
-    assert asyncio.run(burst(2)) < 0.5
-    assert asyncio.run(burst(6)) >= 1.9
-
-
-def test_token_charges_larger_than_the_bucket_are_paced_not_refused() -> None:
-    async def charge() -> float:
-        limiter = RateLimiter(requests_per_minute=None, tokens_per_minute=6000)  # 100 a second
-        started = time.perf_counter()
-        await limiter.before_request(250)
-        await limiter.after_response(50)
-        return time.perf_counter() - started
-
-    assert 1.5 <= asyncio.run(charge()) < 5
-
-
 def test_the_batch_replays_the_recorded_seeds_like_single_article_runs(
     tmp_path: Path, seed_reports: dict[str, ArticleReport], recording: bool
 ) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 
 from pipeline.batch.inputs import Item, iter_inputs
 from pipeline.batch.outputs import Writer
@@ -32,9 +31,6 @@ async def run_local(job: Job, source: str, writer: Writer) -> None:
     """Audit every input of ``source`` not already done, ``concurrency`` at a time."""
     limits = job.settings.batch
     limiter = RateLimiter(limits.requests_per_minute, limits.tokens_per_minute)
-    loop = asyncio.get_running_loop()
-    # Each article in flight holds at most one worker thread (the sync litellm call).
-    loop.set_default_executor(ThreadPoolExecutor(max_workers=limits.concurrency + 2))
     done = set(writer.done)
     with open_step_llm(job, limiter) as (llm, cache):
         items = iter_inputs(source)

@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -104,7 +103,6 @@ class AuditActor:
         self.fingerprint = run_fingerprint(settings)
         self.done = set(done)
         self.loop = asyncio.new_event_loop()
-        self.loop.set_default_executor(ThreadPoolExecutor(max_workers=limits.concurrency + 2))
 
     async def _audit(self, items: list[Item]) -> list[Outcome]:
         steps = (
