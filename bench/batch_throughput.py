@@ -44,7 +44,12 @@ def start_server(latency: float) -> tuple[subprocess.Popen[str], str]:
 
 
 def run_level(
-    base_url: str, concurrency: int, articles: int, rpm: float | None, engine: str = "local"
+    base_url: str,
+    concurrency: int,
+    articles: int,
+    rpm: float | None,
+    engine: str = "local",
+    processes: int = 1,
 ) -> dict[str, float]:
     settings = Settings(
         model="openai/fake-model",
@@ -54,6 +59,7 @@ def run_level(
             cache=False,
             requests_per_minute=rpm,
             ray_actors=ACTORS,
+            processes=processes,
         ),
     )
     with tempfile.TemporaryDirectory() as tmp:
@@ -63,6 +69,7 @@ def run_level(
         run = BatchRun(settings, str(source), Path(tmp) / "out", engine=engine)
         stats = asyncio.run(run.run())
         wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+        cpu += stats.worker_cpu_s  # the worker processes' own, when there are any
         summary = json.loads((Path(tmp) / "out" / "summary.json").read_text())
     assert stats.done == articles, summary["counts"]
     return {"wall": wall, "cpu": cpu, "done": stats.done}
@@ -83,6 +90,9 @@ def main() -> None:
         default="local",
         help=f"ray: a local Ray instance, {ACTORS} actors sharing the concurrency",
     )
+    parser.add_argument(
+        "--processes", type=int, default=1, help="local engine: worker processes (1: in-process)"
+    )
     args = parser.parse_args()
 
     proc, base_url = start_server(args.latency)
@@ -93,11 +103,12 @@ def main() -> None:
         ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
         print(f"ray.init: {time.perf_counter() - started:.1f} s")
     try:
-        run_level(base_url, ACTORS, ACTORS, None, args.engine)  # warm up imports, connections
+        # Warm up imports, connections and (with --processes) the fork server of the workers.
+        run_level(base_url, ACTORS, ACTORS, None, args.engine, args.processes)
         calls = len(LLM_STAGES)
         per_article = calls * args.latency
         print(
-            f"engine {args.engine}, "
+            f"engine {args.engine}, processes {args.processes}, "
             f"fake server latency {args.latency * 1000:.0f} ms/call, {calls} calls/article, "
             f"rpm cap {args.rpm or 'none'}; peak RSS so far in MB shown per row"
         )
@@ -108,7 +119,7 @@ def main() -> None:
         print("|---|---|---|---|---|---|---|---|")
         for level in args.levels:
             articles = max(args.min_articles, level * args.articles_per_slot)
-            row = run_level(base_url, level, articles, args.rpm, args.engine)
+            row = run_level(base_url, level, articles, args.rpm, args.engine, args.processes)
             rate = row["done"] / row["wall"] * 60
             linear = level * 60 / per_article
             if args.rpm:

@@ -140,6 +140,15 @@ def batch(
     rpm: Annotated[float | None, typer.Option("--rpm", help="requests per minute cap")] = None,
     tpm: Annotated[int | None, typer.Option("--tpm", help="tokens per minute cap")] = None,
     no_cache: Annotated[bool, typer.Option("--no-cache", help="ignore the stage cache")] = False,
+    processes: Annotated[
+        int | None,
+        typer.Option(
+            "--processes",
+            min=1,
+            help="local engine: worker processes sharing -j and the rpm/tpm budget "
+            "(default: the cores)",
+        ),
+    ] = None,
     engine: Annotated[
         Engine, typer.Option("--engine", help="local asyncio workers, or Ray Data actors")
     ] = Engine.local,
@@ -179,6 +188,7 @@ def batch(
             "requests_per_minute": rpm,
             "tokens_per_minute": tpm,
             "cache": False if no_cache else None,
+            "processes": processes,
             "ray_actors": actors,
             "story_field": story_field,
         }.items()

@@ -120,6 +120,13 @@ def _raw_json(completion: Any) -> str:
 REASK_ON = (ValidationError, json.JSONDecodeError, ResponseParsingError)
 
 
+def warm_up(models: list[type[BaseModel]]) -> None:
+    """Prepare the schemas of these response models for every mode, ahead of the first call."""
+    for model in models:
+        for mode in MODES.values():
+            _prepared(model, mode)
+
+
 @cache
 def _prepared(response_model: type[BaseModel], mode: instructor.Mode) -> tuple[Any, dict[str, Any]]:
     """instructor's model for parsing and the request arguments it adds (response_format or

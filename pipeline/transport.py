@@ -15,8 +15,10 @@ Errors are litellm's exception classes, so callers retry and word them the same 
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import os
+import ssl
 import weakref
 from typing import Any, Protocol
 
@@ -41,6 +43,12 @@ _STATUS_ERRORS: dict[int, Any] = {
 }
 
 
+@functools.cache
+def ssl_context() -> ssl.SSLContext:
+    """One verifying SSL context for every client (loading the CA bundle costs ~25 ms)."""
+    return httpx.create_ssl_context()
+
+
 class ClientPool:
     """httpx clients, each with at most ``PER_CLIENT`` requests in flight.
 
@@ -60,7 +68,7 @@ class ClientPool:
         client = min(self.busy, key=self.busy.__getitem__, default=None)
         if client is None or self.busy[client] >= self.PER_CLIENT:
             limits = httpx.Limits(max_connections=None, max_keepalive_connections=self.PER_CLIENT)
-            client = httpx.AsyncClient(timeout=self.timeout, limits=limits)
+            client = httpx.AsyncClient(timeout=self.timeout, limits=limits, verify=ssl_context())
             self.busy[client] = 0
         self.busy[client] += 1
         return client

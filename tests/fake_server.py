@@ -148,6 +148,7 @@ class FakeServer:
         self.faults: list[Fault] = []
         self.requests: Counter[str] = Counter()
         self.bodies: list[dict[str, Any]] = []  # every request body, in arrival order
+        self.arrivals: list[float] = []  # time.monotonic() of every request's arrival
         self.lock = threading.Lock()
         self.httpd = _QuietServer(("127.0.0.1", 0), self._handler())
         self.httpd.daemon_threads = True
@@ -219,6 +220,7 @@ class FakeServer:
                 if fault is None and ALWAYS_FAIL_MARKER in user:
                     fault = Fault(status=500)
                 with server.lock:
+                    server.arrivals.append(time.monotonic())
                     server.bodies.append(request)
                     server.requests[schema if fault is None else f"{schema}:{fault.label}"] += 1
                 if server.latency_s:

@@ -11,6 +11,7 @@ from pathlib import Path
 from pipeline.batch.inputs import count_inputs
 from pipeline.batch.local import run_local
 from pipeline.batch.outputs import PARQUET, REPORTS, SUMMARY, Writer, write_parquet
+from pipeline.batch.processes import process_count, run_processes
 from pipeline.batch.stats import BatchStats, summary, write_json
 from pipeline.batch.step import Job, LLMFactory
 from pipeline.batch.stories import compare_stories
@@ -49,9 +50,15 @@ class BatchRun:
         fingerprint = run_fingerprint(self.settings)
         return Job(self.settings, fingerprint, cache, self.llm_factory)
 
+    def processes(self, job: Job) -> int:
+        """How many processes audit articles (the Ray engine's actors are counted apart)."""
+        return 1 if self.engine == "ray" else process_count(job)
+
     async def _engine(self, job: Job, writer: Writer) -> None:
         if self.engine == "ray":
             await _run_ray(job, self.source, writer, self.address)
+        elif (processes := self.processes(job)) > 1:
+            await run_processes(job, self.source, writer, processes)
         else:
             await run_local(job, self.source, writer)
 
@@ -68,7 +75,7 @@ class BatchRun:
             raise
         finally:
             reports_in_file = writer.close()
-            run = {"input": self.source, "engine": self.engine, "processes": 1}
+            run = {"input": self.source, "engine": self.engine, "processes": self.processes(job)}
             run["fingerprint"] = job.fingerprint
             write_json(self.out_dir / SUMMARY, summary(stats, self.settings, run, reports_in_file))
             on_change(stats)

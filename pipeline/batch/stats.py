@@ -36,6 +36,7 @@ class BatchStats:
     started: float = field(default_factory=time.perf_counter)
     interrupted: bool = False
     cache: Counter[str] | None = None  # stage cache hits and misses, when the cache is on
+    worker_cpu_s: float = 0.0  # CPU seconds of the worker processes (--processes > 1)
     stories: int = 0  # stories compared this run (--story)
     stories_failed: int = 0
 
