@@ -33,6 +33,7 @@ async def run_local(job: Job, source: str, writer: Writer) -> None:
     limiter = RateLimiter(limits.requests_per_minute, limits.tokens_per_minute)
     done = set(writer.done)
     with open_step_llm(job, limiter) as (llm, cache):
+        writer.stats.mark_ready()
         items = iter_inputs(source)
         try:
             await asyncio.gather(

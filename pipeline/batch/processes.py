@@ -82,6 +82,7 @@ class Dispatcher:
         self.writer = writer
         self.done = set(writer.done)
         self.exhausted = False
+        self.waiting = 0  # workers not ready yet
 
     def _next(self) -> tuple[Item, str] | None:
         """The next input to audit; the others (input errors, done) are written here."""
@@ -116,6 +117,11 @@ class Dispatcher:
     async def collect(self, handle: WorkerHandle, feeding: asyncio.Task[None]) -> None:
         """Write each outcome the worker returns; if it dies, fail what it had in hand."""
         while (message := await worker.receive(handle.reader)) is not None:
+            if message[0] == worker.READY:
+                self.waiting -= 1
+                if not self.waiting:
+                    self.writer.stats.mark_ready()
+                continue
             if message[0] == worker.BYE:
                 if message[1]["cache"] is not None:
                     self.writer.stats.count_cache(*message[1]["cache"])
@@ -131,6 +137,7 @@ class Dispatcher:
     async def run(self, handles: list[WorkerHandle]) -> None:
         """Until every input is written (or every worker is gone)."""
         tasks = []
+        self.waiting = len(handles)
         for handle in handles:
             feeding = asyncio.create_task(self.feed(handle))
             tasks += [feeding, asyncio.create_task(self.collect(handle, feeding))]

@@ -1,30 +1,35 @@
-"""The batch on Ray Data: the same per-article step (``process_item``) inside actors.
+"""The batch on Ray: rows stream from Ray Data's readers through async actors.
 
 Inputs are read by Ray's own readers (local paths or any filesystem Ray reads, such as
 ``s3://`` or ``gs://``): JSONL files are split into lines with their numbers, other files are
-read whole, Parquet rows are article records. ``map_batches`` runs ``AuditActor``, a callable
-class holding one LLM client per actor; the global requests/tokens-per-minute budget is divided
-evenly between the actors. Results stream back to the driver, which writes them with the local
-engine's writer, so reports, error records, resume and the summary are the same.
+read whole, Parquet rows are article records. The driver keys each row and skips what is done,
+as the local engine does, and hands each article to an ``AuditActor`` with a free slot: an
+async actor holding one model client, running the same per-article step
+(``step.audit_item``) on many articles at once. An actor takes its next article as soon as
+one finishes (no block waits for its slowest row). The articles in flight (``-j``) and the
+requests/tokens-per-minute budget are divided evenly between the actors. Outcomes come back
+to the driver, which writes them with the local engine's writer, so reports, error records,
+resume and the summary are the same.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from pipeline.batch.inputs import Item, file_item, input_paths, jsonl_item, record_item
 from pipeline.batch.outputs import Writer
-from pipeline.batch.step import Job, Outcome, process_item
-from pipeline.cache import CachedLLM, StageCache, run_fingerprint
+from pipeline.batch.processes import shares
+from pipeline.batch.step import Job, Outcome, admit, audit_item, error_record, open_step_llm
+from pipeline.cache import run_fingerprint
 from pipeline.config import Settings
-from pipeline.errors import ConfigError
-from pipeline.llm import LLM
+from pipeline.errors import ConfigError, NewsauditError
 from pipeline.ratelimit import RateLimiter
-from pipeline.stages import StructuredLLM
 
 
 def import_ray() -> Any:
@@ -82,58 +87,121 @@ def to_item(name: str, kind: str, data: bytes, number: int) -> Item | None:
 
 
 class AuditActor:
-    """One LLM client per actor; each call audits a batch of inputs concurrently."""
+    """An async Ray actor: one model client, the articles the driver sends, many at a time."""
 
-    def __init__(
-        self, settings_json: str, done: list[str], actors: int, cache_dir: str | None
-    ) -> None:
+    def __init__(self, settings_json: str, actors: int, cache_dir: str | None) -> None:
         settings = Settings.model_validate_json(settings_json)
         limits = settings.batch
         limiter = RateLimiter(
             limits.requests_per_minute / actors if limits.requests_per_minute else None,
             max(1, limits.tokens_per_minute // actors) if limits.tokens_per_minute else None,
         )
-        llm: StructuredLLM = LLM(
-            settings, model=settings.model, api_base=settings.api_base, limiter=limiter
-        )
-        if cache_dir is not None:
-            llm = CachedLLM(llm, StageCache(Path(cache_dir)), settings)
-        self.llm = llm
+        job = Job(settings, run_fingerprint(settings), Path(cache_dir) if cache_dir else None)
+        self._opened = open_step_llm(job, limiter)
+        self.llm, self.cache = self._opened.__enter__()
         self.settings = settings
-        self.fingerprint = run_fingerprint(settings)
-        self.done = set(done)
-        self.loop = asyncio.new_event_loop()
+        self.cpu_at_start = time.process_time()
 
-    async def _audit(self, items: list[Item]) -> list[Outcome]:
-        steps = (
-            process_item(item, self.llm, self.settings, self.fingerprint, self.done)
-            for item in items
-        )
-        return list(await asyncio.gather(*steps))
+    async def ready(self) -> None:
+        """Answers once the actor is constructed."""
 
-    def __call__(self, batch: dict[str, Any]) -> dict[str, list[str]]:
-        items = [
-            to_item(str(name), str(kind), bytes(data), int(number))
-            for name, kind, data, number in zip(
-                batch["name"], batch["kind"], batch["data"], batch["number"], strict=True
-            )
-        ]
-        outcomes = self.loop.run_until_complete(self._audit([i for i in items if i is not None]))
-        return {
-            "kind": [kind for kind, _ in outcomes],
-            "record": [json.dumps(record, ensure_ascii=False) for _, record in outcomes],
-        }
+    async def audit(self, item: Item, key: str) -> Outcome:
+        """One admitted article through the per-article step (never raises)."""
+        return await audit_item(item, key, self.llm, self.settings)
+
+    async def figures(self) -> dict[str, Any]:
+        """Stage-cache hits and misses (None when the cache is off), CPU seconds since start."""
+        counts = (self.cache.hits, self.cache.misses) if self.cache is not None else None
+        return {"cache": counts, "cpu_s": time.process_time() - self.cpu_at_start}
 
 
-def audit_on_ray(
-    settings: Settings,
-    locations: list[str],
-    done: set[str],
-    cache_dir: Path | None,
-    address: str | None,
-) -> Iterator[Outcome]:
-    """Start (or join) Ray and yield (kind, record) outcomes as the actors finish them."""
-    if settings.embedded:
+@dataclass
+class _Actor:
+    handle: Any
+    slots: asyncio.Semaphore
+    alive: bool = True
+
+
+class RayDispatcher:
+    """Feeds the actors from the streamed rows and writes what they return."""
+
+    def __init__(self, job: Job, writer: Writer, actors: list[_Actor]) -> None:
+        self.job = job
+        self.writer = writer
+        self.actors = actors
+        self.done = set(writer.done)
+        self.tasks: set[asyncio.Task[None]] = set()
+
+    async def _run_one(self, actor: _Actor, item: Item, key: str) -> None:
+        try:
+            outcome = await actor.handle.audit.remote(item, key)
+        except Exception as exc:  # the actor died (or Ray lost it): only this article fails
+            actor.alive = False
+            outcome = "error", error_record(item, key, exc)
+        finally:
+            actor.slots.release()
+            self.writer.stats.in_flight -= 1
+        self.writer.record(outcome)
+
+    async def _free_actor(self) -> _Actor:
+        """Wait for a slot on a live actor (each actor's own share of the articles in flight)."""
+        while True:
+            live = [a for a in self.actors if a.alive]
+            if not live:
+                raise NewsauditError("every Ray actor died; rerun to finish the batch")
+            for actor in live:
+                if not actor.slots.locked():
+                    await actor.slots.acquire()
+                    return actor
+            await asyncio.wait(list(self.tasks), return_when=asyncio.FIRST_COMPLETED)
+
+    async def submit(self, item: Item) -> None:
+        """Write an input that needs no audit, or send it to an actor with a free slot."""
+        admitted = admit(item, self.job.fingerprint, self.done)
+        if not isinstance(admitted, str):
+            self.writer.record(admitted)
+            return
+        actor = await self._free_actor()
+        self.writer.stats.in_flight += 1
+        task = asyncio.create_task(self._run_one(actor, item, admitted))
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+
+    async def finish(self) -> None:
+        """Wait for the articles in flight, then count the actors' cache use."""
+        await asyncio.gather(*self.tasks)
+        for actor in (a for a in self.actors if a.alive):
+            figures = await actor.handle.figures.remote()
+            if figures["cache"] is not None:
+                self.writer.stats.count_cache(*figures["cache"])
+            self.writer.stats.worker_cpu_s += figures["cpu_s"]
+
+
+def _start_actors(ray: Any, job: Job) -> list[_Actor]:
+    limits = job.settings.batch
+    remote = ray.remote(num_cpus=limits.ray_cpus_per_actor)(AuditActor)
+    cache_dir = str(job.cache_dir) if job.cache_dir is not None else None
+    settings_json = job.settings.model_dump_json()
+    return [
+        _Actor(remote.remote(settings_json, limits.ray_actors, cache_dir), asyncio.Semaphore(n))
+        for n in shares(limits.concurrency, limits.ray_actors)
+        if n > 0
+    ]
+
+
+def _mark_ready(started: asyncio.Future[Any], writer: Writer) -> None:
+    """Start-up is over when every actor answered (a dead one fails its articles later)."""
+    if not started.cancelled() and started.exception() is None:
+        writer.stats.mark_ready()
+
+
+def _rows(locations: list[str]) -> Iterator[dict[str, Any]]:
+    return iter(read_inputs(locations).iter_rows())
+
+
+async def run_ray(job: Job, source: str, writer: Writer, address: str | None) -> None:
+    """Audit on Ray: rows stream from Ray's readers to the actors; outcomes to ``writer``."""
+    if job.settings.embedded:
         raise ConfigError(
             "--engine ray needs a model server the actors can reach: set model and api_base "
             "(`newsaudit serve` prints them for the embedded model)"
@@ -141,30 +209,15 @@ def audit_on_ray(
     ray = import_ray()
     if not ray.is_initialized():
         ray.init(address=address, include_dashboard=False, log_to_driver=False)
-    actors = settings.batch.ray_actors
-    results = read_inputs(locations).map_batches(
-        AuditActor,
-        fn_constructor_kwargs={
-            "settings_json": settings.model_dump_json(),
-            "done": sorted(done),
-            "actors": actors,
-            "cache_dir": str(cache_dir) if cache_dir is not None else None,
-        },
-        batch_size=settings.batch.concurrency,
-        compute=ray.data.ActorPoolStrategy(size=actors),
-        num_cpus=settings.batch.ray_cpus_per_actor,
-    )
-    for row in results.iter_rows():
-        yield str(row["kind"]), json.loads(row["record"])
-
-
-async def run_ray(job: Job, source: str, writer: Writer, address: str | None) -> None:
-    """Audit on Ray; the outcomes stream back to this process's writer."""
     locations = [source] if "://" in source else [str(p) for p in input_paths(source)]
-    outcomes = audit_on_ray(job.settings, locations, set(writer.done), job.cache_dir, address)
-    while True:
-        # Ray blocks while it waits for results; the loop stays free for signals.
-        outcome = await asyncio.to_thread(next, outcomes, None)
-        if outcome is None:
-            return
-        writer.record(outcome)
+    actors = _start_actors(ray, job)
+    dispatcher = RayDispatcher(job, writer, actors)
+    ready = asyncio.gather(*(a.handle.ready.remote() for a in actors))
+    ready.add_done_callback(lambda f: _mark_ready(f, writer))
+    rows = _rows(locations)
+    # Ray's reader blocks while it fetches a block; the event loop stays free meanwhile.
+    while (row := await asyncio.to_thread(next, rows, None)) is not None:
+        item = to_item(str(row["name"]), str(row["kind"]), bytes(row["data"]), int(row["number"]))
+        if item is not None:
+            await dispatcher.submit(item)
+    await dispatcher.finish()

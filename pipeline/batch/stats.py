@@ -36,7 +36,8 @@ class BatchStats:
     started: float = field(default_factory=time.perf_counter)
     interrupted: bool = False
     cache: Counter[str] | None = None  # stage cache hits and misses, when the cache is on
-    worker_cpu_s: float = 0.0  # CPU seconds of the worker processes (--processes > 1)
+    worker_cpu_s: float = 0.0  # CPU seconds of worker processes or Ray actors, when any
+    startup_s: float | None = None  # until the engine's workers or actors were ready
     stories: int = 0  # stories compared this run (--story)
     stories_failed: int = 0
 
@@ -55,6 +56,11 @@ class BatchStats:
                 entry["cost_usd"] = (entry["cost_usd"] or 0.0) + metrics["cost_usd"]
             self.prompt_tokens += metrics["prompt_tokens"]
             self.completion_tokens += metrics["completion_tokens"]
+
+    def mark_ready(self) -> None:
+        """The engine's model clients are up: what came before was start-up."""
+        if self.startup_s is None:
+            self.startup_s = round(time.perf_counter() - self.started, 3)
 
     def count_cache(self, hits: int, misses: int) -> None:
         """Add one model client's stage-cache hits and misses."""
@@ -119,6 +125,7 @@ def summary(
         "cost_usd": round(sum(costs), 6) if costs else None,
         "stages": stats.stages,
         "seconds": round(elapsed, 3),
+        "startup_seconds": stats.startup_s,
         "articles_per_minute": round(stats.done / elapsed * 60, 3) if elapsed > 0 else None,
         "article_seconds": percentiles(stats.latencies),
     }

@@ -28,6 +28,7 @@ from pipeline.stages import StructuredLLM
 
 HEADER = struct.Struct("!I")
 STOP = "stop"  # parent to worker: no more items; finish those in hand, then say goodbye
+READY = "ready"  # worker to parent: (READY, None) once its model client is open
 BYE = "bye"  # worker to parent: ("bye", {"cache": (hits, misses) or None, "cpu_s": seconds})
 
 
@@ -77,6 +78,7 @@ async def _serve(sock: socket.socket, spec: WorkerSpec) -> None:
     job = Job(settings, run_fingerprint(settings), cache_dir, spec.llm_factory)
     tasks: set[asyncio.Task[None]] = set()
     with open_step_llm(job, spec.budget.limiter()) as (llm, cache):
+        await send(out, (READY, None))
         while (message := await receive(reader)) != STOP:
             if message is None:
                 os._exit(0)  # the parent is gone: no one to hand results to
