@@ -246,7 +246,7 @@ async def _interruptible(run: BatchRun, progress: Callable[[BatchStats], None]) 
             "to finish (done articles are kept)"
         )
         sys.stderr.flush()
-        # Worker threads may still be inside an HTTP call; their results are not wanted.
+        # HTTP calls (or a Ray read in its thread) may still be in flight; they are not wanted.
         os._exit(128 + received[0])
 
 

@@ -29,7 +29,9 @@ from pipeline.batch.step import Job, admit, error_record
 from pipeline.errors import NewsauditError
 from pipeline.ratelimit import SharedBudget
 
-START_METHOD = "forkserver"  # a clean, thread-free parent for every worker, imports done once
+# A clean, thread-free parent for every worker, with the imports done once (spawn where a
+# platform has no fork server).
+START_METHOD = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
 
 
 def process_count(job: Job) -> int:
@@ -141,10 +143,16 @@ class Dispatcher:
         for handle in handles:
             feeding = asyncio.create_task(self.feed(handle))
             tasks += [feeding, asyncio.create_task(self.collect(handle, feeding))]
-        # A dead worker's feeding task ends cancelled; the others carry on meanwhile.
-        for result in await asyncio.gather(*tasks, return_exceptions=True):
-            if isinstance(result, Exception):
-                raise result
+        # A dead worker's feeding task ends cancelled and the others carry on; an error here
+        # (a full disk) or this run's cancellation stops them all.
+        try:
+            finished, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
+        finally:
+            for task in tasks:
+                task.cancel()
+        for task in finished:
+            if not task.cancelled() and (error := task.exception()) is not None:
+                raise error
         if not self.exhausted:
             raise NewsauditError("every worker process exited; rerun to finish the batch")
 
@@ -152,7 +160,8 @@ class Dispatcher:
 async def run_processes(job: Job, source: str, writer: Writer, processes: int) -> None:
     """Audit every input of ``source`` not already done, in ``processes`` worker processes."""
     context = multiprocessing.get_context(START_METHOD)
-    context.set_forkserver_preload(["pipeline.batch.preload"])
+    if START_METHOD == "forkserver":
+        context.set_forkserver_preload(["pipeline.batch.preload"])
     limits = job.settings.batch
     budget = SharedBudget(limits.requests_per_minute, limits.tokens_per_minute, context)
     cache_dir = str(job.cache_dir) if job.cache_dir is not None else None
