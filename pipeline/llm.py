@@ -128,13 +128,18 @@ def warm_up(models: list[type[BaseModel]]) -> None:
 
 
 @cache
-def _prepared(response_model: type[BaseModel], mode: instructor.Mode) -> tuple[Any, dict[str, Any]]:
-    """instructor's model for parsing and the request arguments it adds (response_format or
-    tools), once per response model and mode rather than once per call."""
+def _prepared(
+    response_model: type[BaseModel], mode: instructor.Mode
+) -> tuple[Any, dict[str, Any] | None]:
+    """instructor's model for parsing, and the request arguments its mode adds (response_format
+    or tools), once per response model and mode rather than once per call; None when the mode
+    writes the schema into the messages instead (json, md_json), which takes every call."""
     handlers = mode_registry.get_handlers(Provider.OPENAI, mode)
     model, kwargs = handlers.request_handler(
         response_model=prepare_response_model(response_model), kwargs={"messages": []}
     )
+    if kwargs.get("messages"):
+        return model, None
     return model, {k: v for k, v in kwargs.items() if k != "messages"}
 
 
@@ -270,6 +275,21 @@ class LLM:
                 f"{model.__name__}: the answer was cut off at max_tokens={self.settings.max_tokens}"
             ) from None
 
+    def _request(
+        self, response_model: type[BaseModel], messages: list[dict[str, str]]
+    ) -> tuple[Any, dict[str, Any]]:
+        """instructor's parsing model and the request arguments, as its create() builds them."""
+        model, extra = _prepared(response_model, self.mode)
+        kwargs = {**self._params(), "messages": list(messages)}
+        if extra is None:
+            _, kwargs = self.handlers.request_handler(response_model=model, kwargs=kwargs)
+        else:
+            kwargs.update(extra)
+        convert = self.handlers.message_converter
+        if convert is not None:
+            kwargs["messages"] = convert(kwargs["messages"])
+        return model, kwargs
+
     async def _ask(
         self,
         response_model: type[T],
@@ -278,10 +298,7 @@ class LLM:
         metrics: StageMetrics,
     ) -> T:
         """The call and its re-asks: instructor's parsing and re-ask wording, our loop."""
-        model, extra = _prepared(response_model, self.mode)
-        convert = self.handlers.message_converter
-        sent = convert(list(messages)) if convert else list(messages)
-        kwargs = {**self._params(), **extra, "messages": sent}
+        model, kwargs = self._request(response_model, messages)
         attempts = self.settings.max_reasks + 1
         for attempt in range(1, attempts + 1):
             if context.get("quotes") is not None:

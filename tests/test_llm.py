@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import copy
 import json
 from typing import Any
 
@@ -11,7 +12,7 @@ import pytest
 
 from pipeline.config import load_settings
 from pipeline.errors import ConfigError, ProviderError
-from pipeline.llm import LLM, redact
+from pipeline.llm import LLM, MODES, redact
 from pipeline.quotes import ArticleQuotes
 from schemas import ClaimList
 
@@ -57,7 +58,7 @@ class Scripted:
         self.kwargs: list[dict[str, Any]] = []
 
     async def send(self, kwargs: dict[str, Any]) -> Any:
-        self.kwargs.append(dict(kwargs))
+        self.kwargs.append(copy.deepcopy(kwargs))  # as sent: later re-asks extend the list
         outcome = self.outcomes.pop(0)
         if isinstance(outcome, Exception):
             raise outcome
@@ -193,3 +194,69 @@ def test_cost_is_reported_for_a_priced_model_and_unknown_otherwise() -> None:
     priced = costs["openai/gpt-4o-mini"]
     assert priced is not None and 0 < priced < 0.01
     assert costs["openai/some-local-model"] is None
+
+
+def _tool_response(payload: dict[str, Any]) -> Any:
+    call = {
+        "id": "call-1",
+        "type": "function",
+        "function": {"name": "ClaimList", "arguments": json.dumps(payload)},
+    }
+    message = {"role": "assistant", "content": None, "tool_calls": [call]}
+    return litellm.ModelResponse(
+        model="test-model",
+        choices=[{"index": 0, "finish_reason": "stop", "message": message}],
+        usage={"prompt_tokens": 50, "completion_tokens": 20, "total_tokens": 70},
+    )
+
+
+def _answer(mode: str, payload: dict[str, Any]) -> Any:
+    return _tool_response(payload) if mode == "tools" else _response(payload)
+
+
+NOT_SENT = {"timeout", "api_base", "api_key", "temperature"}  # transport settings; re-ask temp
+
+
+def _as_sent(kwargs: dict[str, Any]) -> dict[str, Any]:
+    """Request arguments that reach the body. instructor renders each message as a Jinja
+    template when it has a context, which drops a final newline; newsaudit sends messages as
+    rendered (no templating), so message texts compare without trailing whitespace."""
+    sent = {k: v for k, v in kwargs.items() if k not in NOT_SENT}
+    sent["messages"] = [
+        {**m, "content": m["content"].rstrip() if isinstance(m.get("content"), str) else None}
+        for m in sent["messages"]
+    ]
+    return sent
+
+
+@pytest.mark.parametrize("mode", ["json_schema", "tools", "json", "md_json"])
+def test_requests_and_reasks_are_the_ones_instructor_builds(
+    monkeypatch: pytest.MonkeyPatch, mode: str
+) -> None:
+    """Our loop uses instructor's handlers directly: the first request and the re-ask must be
+    what instructor's own client sends for the same call, in every mode."""
+    import instructor
+
+    sent_by_instructor: list[dict[str, Any]] = []
+    answers = [_answer(mode, {"claims": [GOOD, BAD]}), _answer(mode, {"claims": [GOOD]})]
+
+    def completion(**kwargs: Any) -> Any:
+        sent_by_instructor.append(json.loads(json.dumps(kwargs, default=str)))
+        return answers[len(sent_by_instructor) - 1]
+
+    llm, scripted = _llm(monkeypatch, list(answers), mode=mode)
+    messages = [{"role": "system", "content": "be exact"}, {"role": "user", "content": "extract"}]
+    client = instructor.from_litellm(completion, mode=MODES[mode])
+    client.chat.completions.create(
+        response_model=ClaimList,
+        messages=messages,  # type: ignore[arg-type]
+        max_retries=1,
+        context={"quotes": ArticleQuotes(TEXT)},
+        **llm._params(),
+    )
+    context = {"quotes": ArticleQuotes(TEXT)}
+    asyncio.run(llm.structured("claims", ClaimList, messages, context))
+    ours = [json.loads(json.dumps(k, default=str)) for k in scripted.kwargs]
+    assert len(ours) == len(sent_by_instructor) == 2
+    for mine, theirs in zip(ours, sent_by_instructor, strict=True):
+        assert _as_sent(mine) == _as_sent(theirs)
