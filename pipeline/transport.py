@@ -20,6 +20,7 @@ import json
 import os
 import ssl
 import weakref
+from collections import OrderedDict
 from typing import Any, Protocol
 
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
@@ -30,7 +31,9 @@ import litellm
 litellm.disable_aiohttp_transport = True  # vcrpy patches httpx, not litellm's aiohttp transport
 
 OPENAI_DEFAULT_BASE = "https://api.openai.com/v1"
-MAPPED = ("temperature", "max_tokens", "seed", "response_format", "tools", "tool_choice")
+# litellm keyword arguments that say where and how to send, not what: never in the body.
+NOT_IN_BODY = frozenset({"model", "messages", "timeout", "api_base", "api_key"})
+MAPPINGS_KEPT = 256  # parameter sets remembered (a run uses a handful)
 _STATUS_ERRORS: dict[int, Any] = {
     400: litellm.BadRequestError,
     401: litellm.AuthenticationError,
@@ -145,20 +148,31 @@ class OpenAICompatible:
         )
         assert config is not None, "litellm has a chat config for every OpenAI model"
         self.config = config
-        self._mapped: dict[tuple[Any, ...], tuple[dict[str, Any], list[Any]]] = {}
+        self._mapped: OrderedDict[tuple[Any, ...], tuple[dict[str, Any], dict[str, Any]]] = (
+            OrderedDict()
+        )
         # Connections belong to the event loop that opened them: one pool per loop.
         self._pools: weakref.WeakKeyDictionary[Any, ClientPool] = weakref.WeakKeyDictionary()
 
     def _optional_params(self, kwargs: dict[str, Any]) -> dict[str, Any]:
-        """litellm's provider mapping of the sampling and output parameters, once per set."""
-        values = [kwargs.get(name) for name in MAPPED]
-        key = tuple(v if isinstance(v, int | float | str | None) else id(v) for v in values)
-        if key not in self._mapped:
-            given = {name: v for name, v in zip(MAPPED, values, strict=True) if v is not None}
+        """litellm's provider mapping of every parameter but the messages (sampling, output
+        format, tools, logprobs...), once per parameter set. Schemas and tool lists are keyed
+        by identity (they are prepared once per response model); an entry keeps them alive, so
+        an identity is never reused while its entry exists."""
+        given = {k: v for k, v in kwargs.items() if k not in NOT_IN_BODY and v is not None}
+        key = tuple(
+            (k, v if isinstance(v, int | float | str | bool) else id(v))
+            for k, v in sorted(given.items())
+        )
+        if key in self._mapped:
+            self._mapped.move_to_end(key)
+        else:
             mapped = litellm.get_optional_params(
                 model=self.name, custom_llm_provider="openai", **given
             )
-            self._mapped[key] = (mapped, values)  # the values keep their ids from being reused
+            self._mapped[key] = (mapped, given)
+            if len(self._mapped) > MAPPINGS_KEPT:
+                self._mapped.popitem(last=False)
         return self._mapped[key][0]
 
     def body(self, kwargs: dict[str, Any]) -> dict[str, Any]:
