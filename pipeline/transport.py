@@ -33,6 +33,7 @@ litellm.disable_aiohttp_transport = True  # vcrpy patches httpx, not litellm's a
 OPENAI_DEFAULT_BASE = "https://api.openai.com/v1"
 # litellm keyword arguments that say where and how to send, not what: never in the body.
 NOT_IN_BODY = frozenset({"model", "messages", "timeout", "api_base", "api_key"})
+HEADERS_FROM_ENV = {"OpenAI-Organization": "OPENAI_ORG_ID", "OpenAI-Project": "OPENAI_PROJECT_ID"}
 MAPPINGS_KEPT = 256  # parameter sets remembered (a run uses a handful)
 _STATUS_ERRORS: dict[int, Any] = {
     400: litellm.BadRequestError,
@@ -143,6 +144,9 @@ class OpenAICompatible:
         self.headers = {"Content-Type": "application/json"}
         if key:
             self.headers["Authorization"] = f"Bearer {key}"
+        for header, variable in HEADERS_FROM_ENV.items():  # as the openai SDK sends them
+            if os.environ.get(variable):
+                self.headers[header] = os.environ[variable]
         config = litellm.ProviderConfigManager.get_provider_chat_config(
             self.name, litellm.LlmProviders.OPENAI
         )
