@@ -6,8 +6,8 @@ Modules, each importing only those listed before it:
 - ``step``: the per-article step every engine runs (key, skip if done, audit, error record);
 - ``stats``: counts as articles finish, and summary.json;
 - ``outputs``: the one writer of reports.jsonl and errors.jsonl, resume, Parquet;
-- ``local`` (one process), ``processes`` with ``worker`` and ``preload`` (N processes), and
-  ``ray_engine``: the engines;
+- the engines: ``local`` (one process); ``worker``, ``preload`` and ``processes`` (N worker
+  processes); ``ray_engine`` (Ray actors);
 - ``stories``: story comparisons after the articles;
 - ``run``: ``BatchRun``, one run from inputs to summary.
 """
