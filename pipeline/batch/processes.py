@@ -131,7 +131,7 @@ class Dispatcher:
                 return
             self._returned(handle, message)
         feeding.cancel()
-        handle.process.join(timeout=10)
+        await asyncio.to_thread(handle.process.join, 10)  # for its exit code
         died = RuntimeError(f"worker process exited (code {handle.process.exitcode})")
         for key, item in list(handle.in_hand.items()):
             self._returned(handle, ("error", error_record(item, key, died)))
