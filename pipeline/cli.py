@@ -146,7 +146,7 @@ def batch(
             "--processes",
             min=1,
             help="local engine: worker processes sharing -j and the rpm/tpm budget "
-            "(default: the cores)",
+            "(default: the cores, at least 32 articles in flight each)",
         ),
     ] = None,
     engine: Annotated[

@@ -89,7 +89,7 @@ class BatchSettings(BaseSettings):
         ge=1,
         le=256,
         description="local engine: worker processes sharing the rpm/tpm budget; default: the "
-        "cores (never more than articles in flight; one for the embedded model)",
+        "cores, with at least 32 articles in flight each (one for the embedded model)",
     )
     ray_actors: int = Field(2, ge=1, description="--engine ray: actors, one LLM client each")
     ray_cpus_per_actor: float = Field(

@@ -14,6 +14,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from pipeline.batch import BatchRun
 from pipeline.config import BatchSettings, Settings
 from pipeline.ratelimit import RateLimiter
@@ -138,3 +140,20 @@ def test_a_worker_that_dies_fails_only_the_articles_it_had_in_hand(
     assert sorted(r["id"] for r in _read(tmp_path / "out", "reports.jsonl")) == sorted(
         f"syn-{i}" for i in range(8) if i != 2
     )
+
+
+def test_how_many_processes_a_run_gets(monkeypatch: pytest.MonkeyPatch) -> None:
+    from pipeline.batch import processes
+    from pipeline.batch.step import Job
+
+    def count(model: str = "openai/m", **batch: Any) -> int:
+        settings = Settings(model=model, batch=BatchSettings(**batch))
+        return processes.process_count(Job(settings, {}))
+
+    monkeypatch.setattr(processes, "cores", lambda: 4)
+    assert count(concurrency=32) == 1  # at least 32 in flight per process
+    assert count(concurrency=33) == 2
+    assert count(concurrency=1000) == 4  # the cores
+    assert count(concurrency=3, processes=8) == 3  # never more than articles in flight
+    assert count(concurrency=100, processes=8) == 8  # asked for
+    assert count("embedded/qwen2.5-coder-1.5b", concurrency=100, processes=8) == 1

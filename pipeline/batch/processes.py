@@ -34,14 +34,27 @@ from pipeline.ratelimit import SharedBudget
 START_METHOD = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
 
 
+# One process keeps about 100 articles in flight busy before its event loop saturates
+# (README, "Measurements"); below this many per process, more processes only cost start-up.
+IN_FLIGHT_PER_PROCESS = 32
+
+
+def cores() -> int:
+    """The cores this process may run on (its CPU affinity where the platform tells it)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
 def process_count(job: Job) -> int:
-    """--processes, else the cores; never more than articles in flight; one for an embedded
-    model (its server answers one request at a time)."""
-    settings = job.settings
-    if settings.embedded:
+    """--processes; by default the cores, but at least ``IN_FLIGHT_PER_PROCESS`` articles in
+    flight each; never more than the articles in flight; one for an embedded model (its
+    server answers one request at a time)."""
+    limits = job.settings.batch
+    if job.settings.embedded:
         return 1
-    wanted = settings.batch.processes or os.cpu_count() or 1
-    return max(1, min(wanted, settings.batch.concurrency))
+    wanted = limits.processes or min(cores(), -(-limits.concurrency // IN_FLIGHT_PER_PROCESS))
+    return max(1, min(wanted, limits.concurrency))
 
 
 def shares(total: int, parts: int) -> list[int]:
