@@ -1,12 +1,16 @@
 """Batch throughput against the fake OpenAI-compatible server with a fixed latency per call.
 
-Prints, per concurrency level: articles, wall seconds, articles per minute, the ideal
-(linear) figure, the scaling efficiency, and the pipeline's own CPU time per article-stage.
-The fake server runs in a separate process, so the CPU figure is newsaudit's alone (batch
-loop, prompts, litellm + instructor, validation, quote checks, report writing).
+Prints, per concurrency level: articles, the engine's start-up (until its model clients are
+up: worker processes, Ray actors), wall seconds after it, articles per minute over that time,
+the ideal (linear) figure, the scaling efficiency, and newsaudit's own CPU per article-stage
+(this process plus its worker processes or Ray actors). The fake server runs in a separate
+process, so the CPU figure is newsaudit's alone (batch loop, prompts, litellm + instructor,
+validation, quote checks, report writing).
 
-    python bench/batch_throughput.py                      # 500 ms per call, c = 1 8 32 128
-    python bench/batch_throughput.py --latency 0.2 --levels 1 4 --articles-per-slot 3
+    python bench/batch_throughput.py                          # in one process, c = 1 8 32 128
+    python bench/batch_throughput.py --processes 2            # two worker processes
+    python bench/batch_throughput.py --engine ray --levels 8 32 128   # a local Ray, 2 actors
+    python bench/batch_throughput.py --levels 32 --rpm 1200   # a requests-per-minute cap
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ ACTORS = 2
 
 
 def start_server(latency: float) -> tuple[subprocess.Popen[str], str]:
+    """The fake server in its own process; returns it and its api_base."""
     proc = subprocess.Popen(
         [sys.executable, "-m", "tests.fake_server", "--latency", str(latency)],
         cwd=ROOT,
@@ -44,82 +49,87 @@ def start_server(latency: float) -> tuple[subprocess.Popen[str], str]:
 
 
 def run_level(
-    base_url: str, concurrency: int, articles: int, rpm: float | None, engine: str = "local"
+    base_url: str, concurrency: int, articles: int, args: argparse.Namespace
 ) -> dict[str, float]:
-    settings = Settings(
-        model="openai/fake-model",
-        api_base=base_url,
-        batch=BatchSettings(
-            concurrency=concurrency // ACTORS if engine == "ray" else concurrency,
-            cache=False,
-            requests_per_minute=rpm,
-            ray_actors=ACTORS,
-        ),
+    """One batch of ``articles`` synthetic records at ``concurrency``; its figures."""
+    batch = BatchSettings(
+        concurrency=concurrency,
+        cache=False,
+        requests_per_minute=args.rpm,
+        ray_actors=ACTORS,
+        processes=args.processes,
     )
+    settings = Settings(model="openai/fake-model", api_base=base_url, batch=batch)
     with tempfile.TemporaryDirectory() as tmp:
         source = Path(tmp) / "in.jsonl"
         source.write_text("".join(json.dumps(r) + "\n" for r in synthetic_records(articles)))
         cpu, wall = time.process_time(), time.perf_counter()
-        run = BatchRun(settings, str(source), Path(tmp) / "out", engine=engine)
-        stats = asyncio.run(run.run())
+        stats = asyncio.run(
+            BatchRun(settings, str(source), Path(tmp) / "out", engine=args.engine).run()
+        )
         wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
-        summary = json.loads((Path(tmp) / "out" / "summary.json").read_text())
-    assert stats.done == articles, summary["counts"]
-    return {"wall": wall, "cpu": cpu, "done": stats.done}
+    assert stats.done == articles, (stats.done, stats.failed)
+    startup = stats.startup_s or 0.0
+    return {"wall": wall, "startup": startup, "cpu": cpu + stats.worker_cpu_s, "done": stats.done}
 
 
-def main() -> None:
+def print_row(level: int, articles: int, row: dict[str, float], args: argparse.Namespace) -> None:
+    """One Markdown table row."""
+    calls = len(LLM_STAGES)
+    running = row["wall"] - row["startup"]
+    rate = row["done"] / running * 60
+    linear = level * 60 / (calls * args.latency)
+    if args.rpm:
+        linear = min(linear, args.rpm / calls)
+    cpu_ms = row["cpu"] * 1000 / (row["done"] * calls)
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(
+        f"| {level} | {articles} | {row['startup']:.1f} | {running:.1f} | {rate:.0f} | "
+        f"{linear:.0f} | {rate / linear:.0%} | {cpu_ms:.1f} | {rss:.0f} |",
+        flush=True,
+    )
+
+
+def parse_args() -> argparse.Namespace:
+    """The command line."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--latency", type=float, default=0.5, help="seconds per model call")
     parser.add_argument("--levels", type=int, nargs="+", default=[1, 8, 32, 128])
-    parser.add_argument(
-        "--articles-per-slot", type=int, default=4, help="articles per concurrency slot"
-    )
+    parser.add_argument("--articles-per-slot", type=int, default=4)
     parser.add_argument("--min-articles", type=int, default=16)
     parser.add_argument("--rpm", type=float, default=None, help="requests per minute cap")
+    parser.add_argument("--engine", choices=["local", "ray"], default="local")
     parser.add_argument(
-        "--engine",
-        choices=["local", "ray"],
-        default="local",
-        help=f"ray: a local Ray instance, {ACTORS} actors sharing the concurrency",
+        "--processes", type=int, default=1, help="local engine: worker processes (1: in-process)"
     )
-    args = parser.parse_args()
+    return parser.parse_args()
 
+
+def main() -> None:
+    args = parse_args()
     proc, base_url = start_server(args.latency)
     if args.engine == "ray":
         import ray
 
         started = time.perf_counter()
         ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
-        print(f"ray.init: {time.perf_counter() - started:.1f} s")
+        print(f"ray.init: {time.perf_counter() - started:.1f} s (not counted)")
     try:
-        run_level(base_url, ACTORS, ACTORS, None, args.engine)  # warm up imports, connections
-        calls = len(LLM_STAGES)
-        per_article = calls * args.latency
+        # Warm up imports, connections and (with --processes) the workers' fork server.
+        run_level(base_url, ACTORS, ACTORS, args)
+        who = f"{ACTORS} actors" if args.engine == "ray" else f"{args.processes} process(es)"
         print(
-            f"engine {args.engine}, "
-            f"fake server latency {args.latency * 1000:.0f} ms/call, {calls} calls/article, "
-            f"rpm cap {args.rpm or 'none'}; peak RSS so far in MB shown per row"
+            f"engine {args.engine}, {who}, fake server latency {args.latency * 1000:.0f} ms/call, "
+            f"{len(LLM_STAGES)} calls/article, rpm cap {args.rpm or 'none'}"
         )
         print(
-            "| concurrency | articles | wall s | articles/min | linear | efficiency | "
-            "CPU ms per article-stage | peak RSS MB |"
+            "| concurrency | articles | start-up s | wall s after start-up | articles/min | "
+            "linear | efficiency | CPU ms per article-stage | peak RSS MB (this process) |"
         )
-        print("|---|---|---|---|---|---|---|---|")
+        print("|---|---|---|---|---|---|---|---|---|")
         for level in args.levels:
             articles = max(args.min_articles, level * args.articles_per_slot)
-            row = run_level(base_url, level, articles, args.rpm, args.engine)
-            rate = row["done"] / row["wall"] * 60
-            linear = level * 60 / per_article
-            if args.rpm:
-                linear = min(linear, args.rpm / calls)
-            cpu_ms = row["cpu"] * 1000 / (row["done"] * calls)
-            rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-            print(
-                f"| {level} | {articles} | {row['wall']:.1f} | {rate:.0f} | {linear:.0f} | "
-                f"{rate / linear:.0%} | {cpu_ms:.1f} | {rss:.0f} |",
-                flush=True,
-            )
+            print_row(level, articles, run_level(base_url, level, articles, args), args)
     finally:
         proc.terminate()
         proc.wait()

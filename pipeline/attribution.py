@@ -82,8 +82,8 @@ COMMON = {
 }  # fmt: skip
 BOUNDARY = re.compile(r"[,;:(—–]|\b(?:that|which|who|when|if|and|but|while|as)\b", re.IGNORECASE)
 QUOTED_SHARE = 0.7  # a sentence this much inside quotation marks is someone's words
-MAX_SOURCE_WORDS = 8
-LEADING_WORDS = 6  # where a sentence's subject is looked for  # a longer stretch before the verb is not its subject
+MAX_SOURCE_WORDS = 8  # a longer stretch before the verb is not its subject
+LEADING_WORDS = 6  # where a sentence's subject is looked for
 FIRST_PERSON = re.compile(r"^(?:\W*(?:but|and|so|yet|now|still)\s+)?(?:I|We)\b", re.IGNORECASE)
 POSSESSIVE = re.compile(r"[’']s?$")
 QUANTIFIERS = {"many", "some", "several", "few", "most", "others", "numerous", "various"}

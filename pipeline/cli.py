@@ -158,6 +158,15 @@ def batch(
     rpm: Annotated[float | None, typer.Option("--rpm", help="requests per minute cap")] = None,
     tpm: Annotated[int | None, typer.Option("--tpm", help="tokens per minute cap")] = None,
     no_cache: Annotated[bool, typer.Option("--no-cache", help="ignore the stage cache")] = False,
+    processes: Annotated[
+        int | None,
+        typer.Option(
+            "--processes",
+            min=1,
+            help="local engine: worker processes sharing -j and the rpm/tpm budget "
+            "(default: the cores, at least 32 articles in flight each)",
+        ),
+    ] = None,
     engine: Annotated[
         Engine, typer.Option("--engine", help="local asyncio workers, or Ray Data actors")
     ] = Engine.local,
@@ -197,6 +206,7 @@ def batch(
             "requests_per_minute": rpm,
             "tokens_per_minute": tpm,
             "cache": False if no_cache else None,
+            "processes": processes,
             "ray_actors": actors,
             "story_field": story_field,
         }.items()
@@ -254,7 +264,7 @@ async def _interruptible(run: BatchRun, progress: Callable[[BatchStats], None]) 
             "to finish (done articles are kept)"
         )
         sys.stderr.flush()
-        # Worker threads may still be inside an HTTP call; their results are not wanted.
+        # HTTP calls (or a Ray read in its thread) may still be in flight; they are not wanted.
         os._exit(128 + received[0])
 
 

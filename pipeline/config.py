@@ -114,6 +114,13 @@ class BatchSettings(BaseSettings):
         description="record field holding a story id: after the batch, the reports that "
         "share one are compared like `newsaudit story` (OUT/stories/<id>/)",
     )
+    processes: int | None = Field(
+        None,
+        ge=1,
+        le=256,
+        description="local engine: worker processes sharing the rpm/tpm budget; default: the "
+        "cores, with at least 32 articles in flight each (one for the embedded model)",
+    )
     ray_actors: int = Field(2, ge=1, description="--engine ray: actors, one LLM client each")
     ray_cpus_per_actor: float = Field(
         0.5, gt=0, description="--engine ray: CPUs reserved per actor (the work waits on I/O)"

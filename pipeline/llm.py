@@ -1,22 +1,27 @@
-"""The only module that touches litellm and instructor: validated structured output, two retries.
+"""The only module that touches instructor (and, with pipeline.transport, litellm): validated
+structured output, two retries.
 
 - Transport faults (429, 5xx, timeouts, connection errors) are retried by tenacity with jittered
-  exponential backoff (honouring Retry-After), a fresh ``Retrying`` per call.
-- Validation failures are re-asked by instructor (a small budget); re-asks use a different
-  temperature so a local model at temperature 0 does not repeat itself. When the budget is spent
-  the last answer is salvaged: items that still fail validation are dropped and counted.
-- The sync litellm client runs in a worker thread: its httpx transport is what vcrpy records.
+  exponential backoff (honouring Retry-After), a fresh ``AsyncRetrying`` per call.
+- Validation failures are re-asked (a small budget) with instructor's handlers for the mode: the
+  schema is prepared once per response model, answers are parsed with the validation context,
+  and re-ask messages are instructor's own. Re-asks use a different temperature so a local model
+  at temperature 0 does not repeat itself. When the budget is spent the last answer is salvaged:
+  items that still fail validation are dropped and counted. Messages are sent as rendered:
+  instructor's Jinja templating of messages is not used (it would re-render article text).
+- Calls are async on the run's event loop (``pipeline.transport``), no worker threads.
 """
 
 from __future__ import annotations
 
-import asyncio
+import json
 import logging
 import math
 import os
 import re
 import time
 from collections.abc import Sequence
+from functools import cache
 from typing import Any, TypeVar
 
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
@@ -24,11 +29,14 @@ os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 import instructor
 import litellm
 import openai
-from instructor.core.exceptions import IncompleteOutputException, InstructorRetryException
+from instructor.v2.core.errors import IncompleteOutputException, ResponseParsingError
+from instructor.v2.core.providers import Provider
+from instructor.v2.core.registry import mode_registry
+from instructor.v2.core.response_model import prepare_response_model
 from pydantic import BaseModel, ValidationError
 from tenacity import (
+    AsyncRetrying,
     RetryCallState,
-    Retrying,
     retry_if_exception_type,
     stop_after_attempt,
     wait_random_exponential,
@@ -37,6 +45,7 @@ from tenacity import (
 from pipeline.config import Settings
 from pipeline.errors import ConfigError, NewsauditError, ProviderError, ValidationFailure
 from pipeline.ratelimit import RateLimiter, estimate_message_tokens
+from pipeline.transport import Transport, open_transport, price_per_token
 from schemas.report import StageMetrics
 
 litellm.suppress_debug_info = True
@@ -110,29 +119,31 @@ def _raw_json(completion: Any) -> str:
     return fenced.group(1) if fenced else text
 
 
-def _shielded(messages: list[dict[str, str]], context: dict[str, Any]) -> list[dict[str, str]]:
-    """Messages that survive instructor's templating unchanged.
-
-    instructor renders every message as a Jinja template with the validation context, so an
-    article holding ``{{``, ``{%`` or ``{#`` would be rewritten or break the call. Each content
-    becomes a placeholder whose value, kept in the context, renders back to the exact text.
-    """
-    shielded = []
-    for number, message in enumerate(messages):
-        name = f"newsaudit_message_{number}"
-        context[name] = message["content"]
-        shielded.append({**message, "content": "{{ " + name + " }}"})
-    return shielded
+# What instructor re-asks on: the answer is not JSON, or fails the schema or a validator.
+REASK_ON = (ValidationError, json.JSONDecodeError, ResponseParsingError)
 
 
-def _provider_error(exc: BaseException) -> NewsauditError | None:
-    """The first newsaudit error in an exception's cause chain."""
-    seen: BaseException | None = exc
-    while seen is not None:
-        if isinstance(seen, NewsauditError):
-            return seen
-        seen = seen.__cause__ or seen.__context__
-    return None
+def warm_up(models: list[type[BaseModel]]) -> None:
+    """Prepare the schemas of these response models for every mode, ahead of the first call."""
+    for model in models:
+        for mode in MODES.values():
+            _prepared(model, mode)
+
+
+@cache
+def _prepared(
+    response_model: type[BaseModel], mode: instructor.Mode
+) -> tuple[Any, dict[str, Any] | None]:
+    """instructor's model for parsing, and the request arguments its mode adds (response_format
+    or tools), once per response model and mode rather than once per call; None when the mode
+    writes the schema into the messages instead (json, md_json), which takes every call."""
+    handlers = mode_registry.get_handlers(Provider.OPENAI, mode)
+    model, kwargs = handlers.request_handler(
+        response_model=prepare_response_model(response_model), kwargs={"messages": []}
+    )
+    if kwargs.get("messages"):
+        return model, None
+    return model, {k: v for k, v in kwargs.items() if k != "messages"}
 
 
 class LLM:
@@ -152,6 +163,9 @@ class LLM:
         self.limiter = limiter
         self.mode = MODES[settings.instructor_mode()]
         self.api_key = self._api_key()
+        self.handlers = mode_registry.get_handlers(Provider.OPENAI, self.mode)
+        self.transport: Transport = open_transport(model, api_base, self.api_key)
+        self.price = price_per_token(model)  # looked up once; cost comes from the usage
 
     @property
     def provider(self) -> str:
@@ -191,23 +205,26 @@ class LLM:
             params["api_key"] = self.api_key
         return params
 
-    def _send(self, kwargs: dict[str, Any], metrics: StageMetrics) -> Any:
-        retrying = Retrying(
+    def _retrying(self) -> AsyncRetrying:
+        return AsyncRetrying(
             stop=stop_after_attempt(self.settings.retry_attempts),
             wait=_BackoffOrRetryAfter(self.settings.retry_initial_s, self.settings.retry_max_s),
             retry=retry_if_exception_type(TRANSIENT),
             reraise=True,
         )
+
+    async def _send(self, kwargs: dict[str, Any], metrics: StageMetrics) -> Any:
+        """One request with transport retries under the rate limit; newsaudit errors out."""
         try:
-            for attempt in retrying:
+            async for attempt in self._retrying():
                 with attempt:
                     if attempt.retry_state.attempt_number > 1:
                         metrics.transport_retries += 1
                     if self.limiter is not None:
-                        self.limiter.before_request_blocking(
+                        await self.limiter.before_request(
                             estimate_message_tokens(kwargs["messages"])
                         )
-                    return litellm.completion(**kwargs, num_retries=0, max_retries=0)
+                    return await self.transport.send(kwargs)
         except TRANSIENT as exc:
             raise ProviderError(
                 f"{self.model}: {type(exc).__name__} after "
@@ -223,99 +240,84 @@ class LLM:
             ) from None
         raise AssertionError("unreachable")  # pragma: no cover
 
-    @staticmethod
-    def _record(response: Any, metrics: StageMetrics) -> None:
+    def _record(self, response: Any, metrics: StageMetrics) -> None:
         metrics.calls += 1
         usage = getattr(response, "usage", None)
-        metrics.prompt_tokens += int(getattr(usage, "prompt_tokens", 0) or 0)
-        metrics.completion_tokens += int(getattr(usage, "completion_tokens", 0) or 0)
-        # litellm prices every response it can while logging it; None for unknown models.
-        hidden = getattr(response, "_hidden_params", None) or {}
-        cost = float(hidden.get("response_cost") or 0.0)
-        if cost > 0:
+        prompt = int(getattr(usage, "prompt_tokens", 0) or 0)
+        completion = int(getattr(usage, "completion_tokens", 0) or 0)
+        metrics.prompt_tokens += prompt
+        metrics.completion_tokens += completion
+        if self.price is not None:
+            cost = prompt * self.price[0] + completion * self.price[1]
             metrics.cost_usd = (metrics.cost_usd or 0.0) + cost
+        if self.limiter is not None:
+            self.limiter.charge(completion)
 
     def _salvage(
-        self, exc: InstructorRetryException, response_model: type[T], context: dict[str, Any]
+        self, last: Any, attempts: int, response_model: type[T], context: dict[str, Any]
     ) -> T:
-        if exc.last_completion is None:
-            raise ValidationFailure(f"{self.model}: no usable answer: {redact(str(exc))[:300]}")
         verifier = context.get("quotes")
         if verifier is not None:
             verifier.reset()
         context["drop_invalid"] = True
         try:
-            return response_model.model_validate_json(
-                _raw_json(exc.last_completion), context=context
-            )
+            return response_model.model_validate_json(_raw_json(last), context=context)
         except (ValidationError, ValueError) as err:
             raise ValidationFailure(
-                f"{response_model.__name__}: invalid after {exc.n_attempts} attempts: "
+                f"{response_model.__name__}: invalid after {attempts} attempts: "
                 f"{redact(str(err)).splitlines()[0][:300]}"
             ) from None
 
-    def _structured_sync(
+    def _parse(self, response: Any, model: Any, context: dict[str, Any]) -> Any:
+        try:
+            return self.handlers.response_parser(
+                response=response, response_model=model, validation_context=context, strict=True
+            )
+        except IncompleteOutputException:
+            raise ValidationFailure(
+                f"{model.__name__}: the answer was cut off at max_tokens={self.settings.max_tokens}"
+            ) from None
+
+    def _request(
+        self, response_model: type[BaseModel], messages: list[dict[str, str]]
+    ) -> tuple[Any, dict[str, Any]]:
+        """instructor's parsing model and the request arguments, as its create() builds them."""
+        model, extra = _prepared(response_model, self.mode)
+        kwargs = {**self._params(), "messages": list(messages)}
+        if extra is None:
+            _, kwargs = self.handlers.request_handler(response_model=model, kwargs=kwargs)
+        else:
+            kwargs.update(extra)
+        convert = self.handlers.message_converter
+        if convert is not None:
+            kwargs["messages"] = convert(kwargs["messages"])
+        return model, kwargs
+
+    async def _ask(
         self,
         response_model: type[T],
         messages: list[dict[str, str]],
         context: dict[str, Any],
         metrics: StageMetrics,
     ) -> T:
-        attempts = 0
-
-        def completion(**kwargs: Any) -> Any:
-            nonlocal attempts
-            attempts += 1
+        """The call and its re-asks: instructor's parsing and re-ask wording, our loop."""
+        model, kwargs = self._request(response_model, messages)
+        attempts = self.settings.max_reasks + 1
+        for attempt in range(1, attempts + 1):
             if context.get("quotes") is not None:
                 context["quotes"].reset()
-            if attempts > 1:
+            if attempt > 1:
                 metrics.reasks += 1
                 kwargs["temperature"] = self.settings.reask_temperature
-            response = self._send(kwargs, metrics)
+            response = await self._send(kwargs, metrics)
             self._record(response, metrics)
-            if self.limiter is not None:
-                usage = getattr(response, "usage", None)
-                self.limiter.after_response_blocking(
-                    int(getattr(usage, "completion_tokens", 0) or 0)
+            try:
+                return self._parse(response, model, context)
+            except REASK_ON as exc:
+                kwargs = self.handlers.reask_handler(
+                    kwargs=kwargs, response=response, exception=exc
                 )
-            return response
-
-        client = instructor.from_litellm(completion, mode=self.mode)
-        try:
-            return client.chat.completions.create(
-                response_model=response_model,
-                messages=_shielded(messages, context),  # type: ignore[arg-type]
-                max_retries=self.settings.max_reasks,
-                context=context,
-                **self._params(),
-            )
-        except IncompleteOutputException:
-            raise ValidationFailure(
-                f"{response_model.__name__}: the answer was cut off at max_tokens="
-                f"{self.settings.max_tokens}"
-            ) from None
-        except InstructorRetryException as exc:
-            cause = _provider_error(exc)
-            if cause is not None:
-                raise cause from None
-            return self._salvage(exc, response_model, context)
-
-    def _probe_sync(
-        self, messages: list[dict[str, str]], options: Sequence[str], metrics: StageMetrics
-    ) -> dict[str, float] | None:
-        kwargs = {
-            **self._params(),
-            "messages": messages,
-            "max_tokens": 1,
-            "logprobs": True,
-            "top_logprobs": PROBE_TOP_LOGPROBS,
-            "drop_params": True,  # a provider without log-probabilities answers without them
-        }
-        response = self._send(kwargs, metrics)
-        self._record(response, metrics)
-        if self.limiter is not None:
-            self.limiter.after_response_blocking(1)
-        return option_probabilities(response, options)
+        return self._salvage(response, attempts, response_model, context)
 
     async def probe(
         self, stage: str, messages: list[dict[str, str]], options: Sequence[str]
@@ -324,16 +326,23 @@ class LLM:
         from the first token's log-probabilities (None when the provider gives none)."""
         metrics = StageMetrics(stage=stage)
         started = time.perf_counter()
-        if self.limiter is not None:
-            self.limiter.bind(asyncio.get_running_loop())
+        kwargs = {
+            **self._params(),
+            "messages": messages,
+            "max_tokens": 1,
+            "logprobs": True,
+            "top_logprobs": PROBE_TOP_LOGPROBS,
+            "drop_params": True,  # a provider without log-probabilities answers without them
+        }
         try:
-            result = await asyncio.to_thread(self._probe_sync, messages, options, metrics)
+            response = await self._send(kwargs, metrics)
         except NewsauditError as exc:
             exc.stage, exc.spent = stage, [metrics]
             raise
         finally:
             metrics.seconds = round(time.perf_counter() - started, 3)
-        return result, metrics
+        self._record(response, metrics)
+        return option_probabilities(response, options), metrics
 
     async def structured(
         self,
@@ -346,12 +355,8 @@ class LLM:
         metrics = StageMetrics(stage=stage)
         context = {} if context is None else context
         started = time.perf_counter()
-        if self.limiter is not None:
-            self.limiter.bind(asyncio.get_running_loop())
         try:
-            result = await asyncio.to_thread(
-                self._structured_sync, response_model, messages, context, metrics
-            )
+            result = await self._ask(response_model, messages, context, metrics)
         except NewsauditError as exc:
             metrics.seconds = round(time.perf_counter() - started, 3)
             exc.stage, exc.spent = stage, [metrics]

@@ -17,7 +17,7 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
-from pipeline.batch import BatchStats
+from pipeline.batch.stats import BatchStats
 
 
 def _line(stats: BatchStats) -> str:

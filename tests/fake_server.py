@@ -85,8 +85,7 @@ def answer_for(schema: str, user: str) -> dict[str, Any]:
             "headline_claims": [],
             "neutral_headline": "A neutral account of the report",
             "rewordings": [
-                {"sentence": n, "neutral": "A neutral sentence."}
-                for n in _numbers(FLAGGED, user)
+                {"sentence": n, "neutral": "A neutral sentence."} for n in _numbers(FLAGGED, user)
             ],
         }
     if schema == "StoryComparison":
@@ -108,7 +107,13 @@ def probe_logprobs() -> dict[str, Any]:
 
 
 class _QuietServer(ThreadingHTTPServer):
-    """Clients that hang up (a killed batch) are expected here, not worth a traceback."""
+    """Clients that hang up (a killed batch) are expected here, not worth a traceback.
+
+    The listen backlog holds a benchmark's whole burst of new connections (the standard 5
+    would drop SYNs, and each drop costs the client a one-second retransmit).
+    """
+
+    request_queue_size = 1024
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         if not isinstance(sys.exc_info()[1], ConnectionError):
@@ -141,6 +146,7 @@ class FakeServer:
         self.faults: list[Fault] = []
         self.requests: Counter[str] = Counter()
         self.bodies: list[dict[str, Any]] = []  # every request body, in arrival order
+        self.arrivals: list[float] = []  # time.monotonic() of every request's arrival
         self.lock = threading.Lock()
         self.httpd = _QuietServer(("127.0.0.1", 0), self._handler())
         self.httpd.daemon_threads = True
@@ -181,6 +187,9 @@ class FakeServer:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            # Headers and body leave in one write (flushed after each request): sent apart,
+            # the client's delayed ACK would add about 40 ms to every call.
+            wbufsize = -1
 
             def log_message(self, format: str, *args: Any) -> None:
                 return None
@@ -209,6 +218,7 @@ class FakeServer:
                 if fault is None and ALWAYS_FAIL_MARKER in user:
                     fault = Fault(status=500)
                 with server.lock:
+                    server.arrivals.append(time.monotonic())
                     server.bodies.append(request)
                     name = schema or ("probe" if request.get("logprobs") else "")
                     server.requests[name if fault is None else f"{name}:{fault.label}"] += 1

@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import copy
 import json
 from typing import Any
 
 import litellm
 import pytest
 
-from pipeline import llm as llm_module
 from pipeline.config import load_settings
 from pipeline.errors import ConfigError, ProviderError
-from pipeline.llm import LLM, redact
+from pipeline.llm import LLM, MODES, redact
 from pipeline.quotes import ArticleQuotes
 from schemas import ClaimList
 
@@ -50,14 +50,15 @@ def _response(payload: dict[str, Any], prompt: int = 50, completion: int = 20) -
 
 
 class Scripted:
-    """Stands in for litellm.completion: returns or raises scripted outcomes, records kwargs."""
+    """Stands in for the transport: returns or raises scripted outcomes, records each request's
+    arguments (one transport call is one HTTP request: no hidden retries underneath)."""
 
     def __init__(self, outcomes: list[Any]) -> None:
         self.outcomes = outcomes
         self.kwargs: list[dict[str, Any]] = []
 
-    def __call__(self, **kwargs: Any) -> Any:
-        self.kwargs.append(kwargs)
+    async def send(self, kwargs: dict[str, Any]) -> Any:
+        self.kwargs.append(copy.deepcopy(kwargs))  # as sent: later re-asks extend the list
         outcome = self.outcomes.pop(0)
         if isinstance(outcome, Exception):
             raise outcome
@@ -68,9 +69,10 @@ def _llm(
     monkeypatch: pytest.MonkeyPatch, outcomes: list[Any], **overrides: Any
 ) -> tuple[LLM, Scripted]:
     scripted = Scripted(outcomes)
-    monkeypatch.setattr(llm_module.litellm, "completion", scripted)
     settings = load_settings("/dev/null", retry_initial_s=0.001, retry_max_s=0.01, **overrides)
-    return LLM(settings, model="openai/test-model", api_base="http://127.0.0.1:9/v1"), scripted
+    llm = LLM(settings, model="openai/test-model", api_base="http://127.0.0.1:9/v1")
+    monkeypatch.setattr(llm, "transport", scripted)
+    return llm, scripted
 
 
 def _claims(llm: LLM) -> tuple[ClaimList, Any]:
@@ -111,7 +113,6 @@ def test_rate_limits_are_retried_with_backoff(monkeypatch: pytest.MonkeyPatch) -
     result, metrics = _claims(llm)
     assert len(result.claims) == 1
     assert (metrics.calls, metrics.transport_retries, len(scripted.kwargs)) == (1, 2, 3)
-    assert all(k["max_retries"] == 0 and k["num_retries"] == 0 for k in scripted.kwargs)
 
 
 def test_a_provider_that_keeps_failing_is_a_provider_error(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -193,3 +194,69 @@ def test_cost_is_reported_for_a_priced_model_and_unknown_otherwise() -> None:
     priced = costs["openai/gpt-4o-mini"]
     assert priced is not None and 0 < priced < 0.01
     assert costs["openai/some-local-model"] is None
+
+
+def _tool_response(payload: dict[str, Any]) -> Any:
+    call = {
+        "id": "call-1",
+        "type": "function",
+        "function": {"name": "ClaimList", "arguments": json.dumps(payload)},
+    }
+    message = {"role": "assistant", "content": None, "tool_calls": [call]}
+    return litellm.ModelResponse(
+        model="test-model",
+        choices=[{"index": 0, "finish_reason": "stop", "message": message}],
+        usage={"prompt_tokens": 50, "completion_tokens": 20, "total_tokens": 70},
+    )
+
+
+def _answer(mode: str, payload: dict[str, Any]) -> Any:
+    return _tool_response(payload) if mode == "tools" else _response(payload)
+
+
+NOT_SENT = {"timeout", "api_base", "api_key", "temperature"}  # transport settings; re-ask temp
+
+
+def _as_sent(kwargs: dict[str, Any]) -> dict[str, Any]:
+    """Request arguments that reach the body. instructor renders each message as a Jinja
+    template when it has a context, which drops a final newline; newsaudit sends messages as
+    rendered (no templating), so message texts compare without trailing whitespace."""
+    sent = {k: v for k, v in kwargs.items() if k not in NOT_SENT}
+    sent["messages"] = [
+        {**m, "content": m["content"].rstrip() if isinstance(m.get("content"), str) else None}
+        for m in sent["messages"]
+    ]
+    return sent
+
+
+@pytest.mark.parametrize("mode", ["json_schema", "tools", "json", "md_json"])
+def test_requests_and_reasks_are_the_ones_instructor_builds(
+    monkeypatch: pytest.MonkeyPatch, mode: str
+) -> None:
+    """Our loop uses instructor's handlers directly: the first request and the re-ask must be
+    what instructor's own client sends for the same call, in every mode."""
+    import instructor
+
+    sent_by_instructor: list[dict[str, Any]] = []
+    answers = [_answer(mode, {"claims": [GOOD, BAD]}), _answer(mode, {"claims": [GOOD]})]
+
+    def completion(**kwargs: Any) -> Any:
+        sent_by_instructor.append(json.loads(json.dumps(kwargs, default=str)))
+        return answers[len(sent_by_instructor) - 1]
+
+    llm, scripted = _llm(monkeypatch, list(answers), mode=mode)
+    messages = [{"role": "system", "content": "be exact"}, {"role": "user", "content": "extract"}]
+    client = instructor.from_litellm(completion, mode=MODES[mode])
+    client.chat.completions.create(
+        response_model=ClaimList,
+        messages=messages,  # type: ignore[arg-type]
+        max_retries=1,
+        context={"quotes": ArticleQuotes(TEXT)},
+        **llm._params(),
+    )
+    context = {"quotes": ArticleQuotes(TEXT)}
+    asyncio.run(llm.structured("claims", ClaimList, messages, context))
+    ours = [json.loads(json.dumps(k, default=str)) for k in scripted.kwargs]
+    assert len(ours) == len(sent_by_instructor) == 2
+    for mine, theirs in zip(ours, sent_by_instructor, strict=True):
+        assert _as_sent(mine) == _as_sent(theirs)
