@@ -75,9 +75,10 @@ def test_the_control_article_is_not_over_flagged(
 ) -> None:
     report = seed_reports[CONTROL]
     assert len(report.bias.findings) <= 2
+    own_voice = {SentenceLabel.fact_unsupported, SentenceLabel.opinion, SentenceLabel.speculation}
     for entry in gold["articles"][CONTROL]["attributed"]:
         labels = {s.label for s in report.sentences if overlaps(entry["quote"], s.text)}
-        assert labels == {SentenceLabel.attributed}, entry["quote"]
+        assert SentenceLabel.attributed in labels and not labels & own_voice, entry["quote"]
 
 
 def test_seed_004_headline_body_mismatch_is_reported(

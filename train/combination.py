@@ -190,8 +190,13 @@ def production_scores(rows: list[Any], fitted: dict[str, Any]) -> np.ndarray:
     from pipeline.subjectivity import LogisticModel
 
     def model(part: dict[str, Any]) -> LogisticModel:
-        keys = ("features", "coef", "intercept", "threshold")
-        return LogisticModel(*(tuple(part[k]) if k in keys[:2] else part[k] for k in keys))
+        return LogisticModel(
+            features=tuple(part["features"]),
+            coef=tuple(part["coef"]),
+            intercept=part["intercept"],
+            threshold=part["threshold"],
+            finding_threshold=part["finding_threshold"],
+        )
 
     with_model, without = model(fitted["with_model"]), model(fitted["without_model"])
     out = []
@@ -225,12 +230,10 @@ def main() -> None:
     fit_rows = rows_of(texts, ids["train"] + ids["val"], oof, oof_phrases, kinds)
     own = [(v, yy) for (v, o), yy in zip(fit_rows, y, strict=True) if o]
     fitted = {
-        "with_model": fit(
-            [v for v, _ in own],
-            np.array([yy for _, yy in own]),
-            OWN_VOICE_FEATURES + MODEL_FEATURES,
+        "with_model": best_fit(
+            [v for v, _ in own], np.array([yy for _, yy in own]), WITH_MODEL_CANDIDATES
         ),
-        "without_model": fit([v for v, _ in fit_rows], y, BASE_FEATURES),
+        "without_model": best_fit([v for v, _ in fit_rows], y, WITHOUT_MODEL_CANDIDATES),
     }
     test_rows = rows_of(split["test"][0], ids["test"], test.probabilities, test.phrases, kinds)
     test_y = split["test"][1]
