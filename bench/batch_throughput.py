@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from pipeline.batch import BatchRun  # noqa: E402
-from pipeline.config import BatchSettings, Settings  # noqa: E402
+from pipeline.config import BatchSettings, JudgmentSettings, Settings  # noqa: E402
 from pipeline.run import LLM_STAGES  # noqa: E402
 from tests.fake_server import synthetic_records  # noqa: E402
 
@@ -59,7 +59,11 @@ def run_level(
         ray_actors=ACTORS,
         processes=args.processes,
     )
-    settings = Settings(model="openai/fake-model", api_base=base_url, batch=batch)
+    # A hosted provider's shape: one call per stage (four per article), no per-sentence probes.
+    judgments = JudgmentSettings(model_signal="batch")
+    settings = Settings(
+        model="openai/fake-model", api_base=base_url, batch=batch, judgments=judgments
+    )
     with tempfile.TemporaryDirectory() as tmp:
         source = Path(tmp) / "in.jsonl"
         source.write_text("".join(json.dumps(r) + "\n" for r in synthetic_records(articles)))

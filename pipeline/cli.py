@@ -15,25 +15,22 @@ from typing import Annotated
 import typer
 
 from pipeline.batch import BatchRun, BatchStats
-from pipeline.config import Settings, load_settings
-from pipeline.errors import ConfigError, InputError, NewsauditError
-from pipeline.eval_rows import EvalProgress, Row, evaluate, read_rows
-from pipeline.ingest import RawDocument, read_document, read_statements
+from pipeline.cli_common import ApiBaseOpt, ConfigOpt, Format, ModelOpt, err, fail, settings_from
+from pipeline.cli_judge import register
+from pipeline.config import Settings
+from pipeline.errors import NewsauditError
+from pipeline.ingest import RawDocument, read_document
 from pipeline.llm import LLM, describe_failure
 from pipeline.local_model import DEFAULT_WEIGHTS, setup_local
-from pipeline.metrics import EvalSummary, render_summary
 from pipeline.progress import BatchProgress
 from pipeline.report import (
     story_to_markdown,
     to_html,
     to_json,
     to_markdown,
-    verify_to_markdown,
     write_story,
 )
 from pipeline.run import audit, open_llm
-from pipeline.run import verify as run_verify
-from pipeline.scorers import make_scorer
 from pipeline.server import LocalServer
 from pipeline.stages.story import compare_story
 from schemas.report import ArticleReport
@@ -59,48 +56,6 @@ class BatchFormat(StrEnum):
     parquet = "parquet"
 
 
-class Task(StrEnum):
-    """What `newsaudit eval` measures."""
-
-    bias = "bias"
-    faithfulness = "faithfulness"
-
-
-class Format(StrEnum):
-    """Report formats for stdout."""
-
-    markdown = "markdown"
-    json = "json"
-
-
-ConfigOpt = Annotated[Path | None, typer.Option("--config", help="TOML config file")]
-ModelOpt = Annotated[
-    str | None, typer.Option("--model", help="litellm model string, or embedded/<weights>")
-]
-ApiBaseOpt = Annotated[str | None, typer.Option("--api-base", help="OpenAI-compatible API root")]
-
-
-def _err(message: str) -> None:
-    typer.echo(message, err=True)
-
-
-def _settings(
-    config: Path | None, model: str | None, api_base: str | None, **overrides: object
-) -> Settings:
-    return load_settings(config, model=model, api_base=api_base, **overrides)
-
-
-def _fail(exc: Exception) -> typer.Exit:
-    code = exc.exit_code if isinstance(exc, NewsauditError) else 1
-    where = ""
-    if isinstance(exc, NewsauditError) and exc.spent:
-        requests = sum(s.calls + s.transport_retries for s in exc.spent)
-        tokens = sum(s.prompt_tokens + s.completion_tokens for s in exc.spent)
-        where = f" (in {exc.stage}, after {requests} requests and {tokens} tokens)"
-    _err(f"newsaudit: error: {describe_failure(exc)}{where}")
-    return typer.Exit(code)
-
-
 @app.command()
 def check(
     article: Annotated[
@@ -118,15 +73,15 @@ def check(
 ) -> None:
     """Audit one article and print its report."""
     try:
-        settings = _settings(config, model, api_base)
+        settings = settings_from(config, model, api_base)
         doc = read_document(article)
-        progress = (lambda _m: None) if quiet else (lambda m: _err(f"newsaudit: {m}"))
+        progress = (lambda _m: None) if quiet else (lambda m: err(f"newsaudit: {m}"))
         if settings.embedded and not quiet:
-            _err(f"newsaudit: starting the embedded model ({settings.model})")
+            err(f"newsaudit: starting the embedded model ({settings.model})")
         with open_llm(settings) as llm:
             report = asyncio.run(audit(doc, llm=llm, settings=settings, progress=progress))
     except NewsauditError as exc:
-        raise _fail(exc) from None
+        raise fail(exc) from None
     if json_path is not None:
         json_path.write_text(to_json(report) + "\n", encoding="utf-8")
     if html_path is not None:
@@ -134,7 +89,7 @@ def check(
     typer.echo(to_json(report) if fmt is Format.json else to_markdown(report), nl=False)
     if not quiet:
         total = report.totals()
-        _err(
+        err(
             f"newsaudit: done in {report.seconds_total:.0f} s, {total.calls} calls, "
             f"{total.prompt_tokens}+{total.completion_tokens} tokens"
         )
@@ -213,7 +168,7 @@ def batch(
         if value is not None
     }
     try:
-        settings = _settings(config, model, api_base, batch=batch_overrides or None)
+        settings = settings_from(config, model, api_base, batch=batch_overrides or None)
         run = BatchRun(
             settings,
             source,
@@ -224,19 +179,19 @@ def batch(
             address=address,
         )
         if settings.embedded and not quiet:
-            _err(f"newsaudit: starting the embedded model ({settings.model})")
+            err(f"newsaudit: starting the embedded model ({settings.model})")
         with BatchProgress(every_s=settings.batch.log_every_s) as progress:
             stats = asyncio.run(_interruptible(run, (lambda _s: None) if quiet else progress))
     except NewsauditError as exc:
-        raise _fail(exc) from None
+        raise fail(exc) from None
     progress.final(stats)
-    _err(f"newsaudit: batch: reports in {out}, summary in {out / 'summary.json'}")
+    err(f"newsaudit: batch: reports in {out}, summary in {out / 'summary.json'}")
     if stats.stories or stats.stories_failed:
-        _err(f"newsaudit: batch: {stats.stories} stories compared in {out / 'stories'}")
+        err(f"newsaudit: batch: {stats.stories} stories compared in {out / 'stories'}")
     if stats.stories_failed:
-        _err(f"newsaudit: batch: {stats.stories_failed} stories failed, see their error.json")
+        err(f"newsaudit: batch: {stats.stories_failed} stories failed, see their error.json")
     if stats.failed:
-        _err(f"newsaudit: batch: {stats.failed} articles failed, see {out / 'errors.jsonl'}")
+        err(f"newsaudit: batch: {stats.failed} articles failed, see {out / 'errors.jsonl'}")
     if stats.failed or stats.stories_failed:
         raise typer.Exit(EXIT_SOME_FAILED)
 
@@ -259,7 +214,7 @@ async def _interruptible(run: BatchRun, progress: Callable[[BatchStats], None]) 
     except asyncio.CancelledError:
         if not received:
             raise
-        _err(
+        err(
             f"newsaudit: batch: interrupted by signal {received[0]}; rerun the same command "
             "to finish (done articles are kept)"
         )
@@ -283,13 +238,13 @@ def story(
     if len(articles) < 2:
         raise typer.BadParameter("a story needs at least two articles")
     try:
-        settings = _settings(config, model, api_base)
+        settings = settings_from(config, model, api_base)
         docs = [read_document(a) for a in articles]
-        progress = (lambda _m: None) if quiet else (lambda m: _err(f"newsaudit: {m}"))
+        progress = (lambda _m: None) if quiet else (lambda m: err(f"newsaudit: {m}"))
         with open_llm(settings) as llm:
             reports, result = asyncio.run(_story(docs, llm, settings, progress))
     except NewsauditError as exc:
-        raise _fail(exc) from None
+        raise fail(exc) from None
     out.mkdir(parents=True, exist_ok=True)
     for report in reports:
         (out / f"{report.article.id}.json").write_text(to_json(report) + "\n", encoding="utf-8")
@@ -306,104 +261,6 @@ async def _story(
 
 
 @app.command()
-def verify(
-    article: Annotated[
-        str, typer.Argument(help="article file (.txt, .html, .json) or - for stdin")
-    ],
-    statements: Annotated[
-        str | None,
-        typer.Option(
-            "--statements",
-            help="file of statements (one per line, or a JSON list of strings); - for stdin",
-        ),
-    ] = None,
-    headline: Annotated[
-        bool, typer.Option("--headline", help="also check the article's own headline")
-    ] = False,
-    fmt: Annotated[Format, typer.Option("--format", help="what goes to stdout")] = Format.markdown,
-    config: ConfigOpt = None,
-    model: ModelOpt = None,
-    api_base: ApiBaseOpt = None,
-) -> None:
-    """Check statements against an article: does it say what they say?
-
-    For each statement: supported, not supported or contradicted, the probability that the
-    article supports it, and the article's sentences it was checked against.
-    """
-    try:
-        if statements is None and not headline:
-            raise InputError("give --statements FILE (or -), --headline, or both")
-        if statements == "-" and article == "-":
-            raise InputError("the article and the statements cannot both come from stdin")
-        settings = _settings(config, model, api_base)
-        asked = read_statements(statements) if statements is not None else []
-        doc = read_document(article)
-        with open_llm(settings) as llm:
-            report = asyncio.run(
-                run_verify(doc, asked, llm=llm, settings=settings, headline=headline)
-            )
-    except NewsauditError as exc:
-        raise _fail(exc) from None
-    text = (
-        report.model_dump_json(indent=2) + "\n"
-        if fmt is Format.json
-        else verify_to_markdown(report)
-    )
-    typer.echo(text, nl=False)
-
-
-@app.command("eval")
-def eval_cmd(
-    rows_file: Annotated[
-        Path, typer.Argument(metavar="FILE", help="labelled rows, one JSON object per line")
-    ],
-    task: Annotated[Task, typer.Option("--task", help="which judgment the rows label")],
-    out: Annotated[Path, typer.Option("--out", help="predictions (JSONL), resumed when it exists")],
-    threshold: Annotated[
-        float | None,
-        typer.Option(min=0.0, max=1.0, help="pred = score >= this (default: the scorer's)"),
-    ] = None,
-    limit: Annotated[int | None, typer.Option(min=1, help="only the first N rows")] = None,
-    config: ConfigOpt = None,
-    model: ModelOpt = None,
-    api_base: ApiBaseOpt = None,
-) -> None:
-    """Score labelled rows with one of newsaudit's judgments and print n, balanced accuracy,
-    macro-F1 and AUC with bootstrap 95% intervals, and the confusion table.
-
-    Rows: {"id","text","label"} for bias (true = slanted or subjective sentence),
-    {"id","document","claim","label"} for faithfulness (true = the document supports the
-    claim). Writes one {"id","score","pred"} line per row to --out; rerunning the same command
-    skips the ids already there.
-    """
-    try:
-        settings = _settings(config, model, api_base)
-        rows = read_rows(rows_file, task.value, limit)
-        with open_llm(settings) as llm:
-            summary = _eval(rows, task.value, out, llm, settings, threshold)
-    except NewsauditError as exc:
-        if out.exists() and not isinstance(exc, InputError | ConfigError):
-            _warn(f"predictions so far are kept in {out}; rerun the same command to resume")
-        raise _fail(exc) from None
-    typer.echo(render_summary(summary), nl=False)
-
-
-def _eval(
-    rows: list[Row], task: str, out: Path, llm: LLM, settings: Settings, threshold: float | None
-) -> EvalSummary:
-    scorer, default = make_scorer(task, llm, settings)
-    chosen = default if threshold is None else threshold
-    with EvalProgress(every_s=settings.batch.log_every_s) as progress:
-        return asyncio.run(
-            evaluate(rows, scorer, out, task=task, threshold=chosen, progress=progress, log=_warn)
-        )
-
-
-def _warn(message: str) -> None:
-    _err(f"newsaudit: eval: {message}")
-
-
-@app.command()
 def render(
     report: Annotated[Path, typer.Argument(help="a JSON report written by check")],
     html: Annotated[bool, typer.Option("--html", help="HTML instead of Markdown")] = False,
@@ -413,7 +270,7 @@ def render(
         text = report.read_text(encoding="utf-8")
         parsed = ArticleReport.model_validate_json(text)
     except (OSError, ValueError) as exc:
-        _err(f"newsaudit: error: {report}: not a readable report: {describe_failure(exc)}")
+        err(f"newsaudit: error: {report}: not a readable report: {describe_failure(exc)}")
         raise typer.Exit(2) from None
     typer.echo(to_html(parsed) if html else to_markdown(parsed), nl=False)
 
@@ -431,28 +288,31 @@ def setup_local_cmd(
 ) -> None:
     """Install the embedded models: download and verify weights, compile llama-server."""
     try:
-        setup_local(weights, log=lambda m: _err(f"newsaudit: {m}"), embeddings_only=embeddings_only)
+        setup_local(weights, log=lambda m: err(f"newsaudit: {m}"), embeddings_only=embeddings_only)
     except NewsauditError as exc:
-        raise _fail(exc) from None
+        raise fail(exc) from None
 
 
 @app.command()
 def serve(config: ConfigOpt = None, model: ModelOpt = None) -> None:
     """Keep the embedded model server running for repeated use (Ctrl-C stops it)."""
     try:
-        settings = _settings(config, model, None)
+        settings = settings_from(config, model, None)
         if not settings.embedded:
             raise typer.BadParameter(f"{settings.model} is not an embedded model")
         with LocalServer(settings.model, settings.server) as server:
-            _err(f"newsaudit: serving {server.litellm_model} at {server.base_url}")
+            err(f"newsaudit: serving {server.litellm_model} at {server.base_url}")
             model, base = server.litellm_model, server.base_url
             typer.echo(f"export NEWSAUDIT_MODEL={model} NEWSAUDIT_API_BASE={base}")
             signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
             with contextlib.suppress(KeyboardInterrupt):
                 server.process.wait() if server.process else None
     except NewsauditError as exc:
-        raise _fail(exc) from None
+        raise fail(exc) from None
 
 
 if __name__ == "__main__":  # pragma: no cover
     app()
+
+
+register(app)  # verify and eval, after the commands above (pipeline/cli_judge.py)

@@ -142,8 +142,15 @@ async def audit(
         )
         stages.append(support_metrics)
         progress(f"{doc.id}: summary check ({len(summary.bullets)} points)")
+        # Hosted providers keep to one call per stage: their summary is checked without one.
+        signal = settings.model_signal()
         summary, check_metrics = await ground_summary(
-            summary, article, sentences, llm=llm, index=index, mode=settings.model_signal()
+            summary,
+            article,
+            sentences,
+            llm=llm,
+            index=index,
+            mode="off" if signal == "batch" else signal,
         )
         stages.append(check_metrics)
         progress(f"{doc.id}: bias")

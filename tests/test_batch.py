@@ -35,7 +35,7 @@ from pipeline.batch import (
     story_folder,
 )
 from pipeline.cli import EXIT_SOME_FAILED, app
-from pipeline.config import BatchSettings, Settings
+from pipeline.config import BatchSettings, JudgmentSettings, Settings
 from pipeline.llm import LLM
 from pipeline.ratelimit import RateLimiter
 from pipeline.server import weights_for
@@ -55,6 +55,7 @@ def settings_for(server: FakeServer, **batch: Any) -> Settings:
         retry_initial_s=0.01,
         retry_max_s=0.05,
         batch=BatchSettings(**{"concurrency": 4, **batch}),
+        judgments=JudgmentSettings(model_signal="batch"),  # one call per stage, as hosted
     )
 
 

@@ -28,6 +28,7 @@ def run(server: FakeServer, **settings: Any) -> ArticleReport:
         "retry_attempts": 3,
         "retry_initial_s": 0.01,
         "retry_max_s": 0.05,
+        "judgments": {"model_signal": "batch"},  # one call per stage, as hosted
         **settings,
     }
     config = Settings(**values)

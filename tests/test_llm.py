@@ -9,12 +9,31 @@ from typing import Any
 
 import litellm
 import pytest
+from pydantic import BaseModel, field_validator
 
 from pipeline.config import load_settings
 from pipeline.errors import ConfigError, ProviderError
 from pipeline.llm import LLM, MODES, redact
 from pipeline.quotes import ArticleQuotes
-from schemas import ClaimList
+from schemas.evidence import Quote, keep_valid_items
+
+
+class QuotedClaim(BaseModel):
+    """An item whose quote must be the article's words (a re-ask when it is not)."""
+
+    claim: str
+    quote: Quote
+    speaker: str | None
+    type: str
+
+
+class ClaimList(BaseModel):
+    """A list of quoted items, salvaged item by item once the re-asks are spent."""
+
+    claims: list[QuotedClaim]
+
+    _keep = field_validator("claims", mode="wrap")(keep_valid_items)
+
 
 TEXT = "The minister resigned on Monday after a long dispute over the national budget."
 GOOD = {
@@ -164,7 +183,12 @@ def test_template_syntax_in_an_article_reaches_the_model_verbatim() -> None:
     doc = RawDocument(id="braces", source="test", kind="text", content=body)
     fake = FakeServer()
     with fake.running():
-        settings = Settings(model="openai/fake-model", api_base=fake.base_url, retry_attempts=1)
+        settings = Settings(
+            model="openai/fake-model",
+            api_base=fake.base_url,
+            retry_attempts=1,
+            judgments={"model_signal": "batch"},  # type: ignore[arg-type]
+        )
         llm = LLM(settings, model=settings.model, api_base=settings.api_base)
         report = asyncio.run(audit(doc, llm=llm, settings=settings))
     assert len(fake.bodies) == 4

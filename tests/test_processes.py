@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from pipeline.batch import BatchRun
-from pipeline.config import BatchSettings, Settings
+from pipeline.config import BatchSettings, JudgmentSettings, Settings
 from pipeline.ratelimit import RateLimiter
 from pipeline.run import open_llm
 from schemas.report import StageMetrics
@@ -33,6 +33,7 @@ def _settings(server: FakeServer, **batch: Any) -> Settings:
         api_base=server.base_url,
         retry_attempts=1,
         batch=BatchSettings(**{"concurrency": 4, "processes": 2, **batch}),
+        judgments=JudgmentSettings(model_signal="batch"),  # one call per stage, as hosted
     )
 
 

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from pipeline.batch import BatchRun
-from pipeline.config import BatchSettings, Settings
+from pipeline.config import BatchSettings, JudgmentSettings, Settings
 from tests.conftest import SEEDS, SEEDS_DIR
 from tests.fake_server import FakeServer, synthetic_records
 
@@ -55,6 +55,7 @@ def _settings(server: FakeServer) -> Settings:
         api_base=server.base_url,
         retry_attempts=1,
         batch=BatchSettings(concurrency=3, cache=False, ray_actors=2),
+        judgments=JudgmentSettings(model_signal="batch"),  # one call per stage, as hosted
     )
 
 

@@ -64,8 +64,11 @@ def _doc() -> RawDocument:
 
 
 def _opinion_probe(messages: list[dict[str, str]]) -> dict[str, float]:
-    """The model calls sentence 3 the writer's opinion, 4 a guess, the rest facts."""
+    """The model calls sentence 3 the writer's opinion, 4 a guess, the rest facts; it finds
+    every summary point supported by its sentences."""
     question = messages[-1]["content"].rsplit("</article>", 1)[-1]
+    if "STATEMENT:" in question:
+        return {"A": 0.9, "B": 0.05, "C": 0.05}
     if "sentence 3:" in question:
         return {"A": 0.05, "B": 0.8, "C": 0.05, "D": 0.05, "E": 0.05}
     if "sentence 4:" in question:

@@ -19,21 +19,15 @@ from pipeline.embeddings import MiniLM
 from pipeline.llm import LLM
 from pipeline.local_model import embedding_dir
 from pipeline.report import story_to_html, story_to_markdown, write_story
-from pipeline.stages.story import (
-    TIE,
-    candidate_groups,
-    compare_story,
-    most_central,
-    ranked,
-    reaches,
-    title_details,
-)
+from pipeline.stages.story import compare_story, title_details
+from pipeline.story_matching import TIE, candidate_groups, most_central, ranked, reaches
 from schemas.claims import Claim
 from schemas.report import ArticleReport, ClaimAudit
 from schemas.story import CrossClaim, StoryReport
 from tests.conftest import EXAMPLES, SEEDS, make_vcr, replay_settings
 from tests.fake_server import FakeServer, synthetic_records
 from tests.fakes import FakeLLM
+from tests.report_fixtures import small_report
 from tests.test_html import render_in_browser
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -130,15 +124,21 @@ def test_the_story_renders_as_markdown_and_html(story: StoryReport) -> None:
     assert "<script" not in page and "http" not in page.split("<body>")[1]
 
 
-def _claim(quote: str) -> dict[str, object]:
-    return {"claim": quote, "quote": quote, "speaker": None, "type": "reported_fact"}
+def _claim(number: int, quote: str) -> dict[str, object]:
+    return {
+        "sentence": number,
+        "claim": quote,
+        "quote": quote,
+        "speaker": None,
+        "type": "reported_fact",
+    }
 
 
 def _report(ident: str, quotes: list[str]) -> ArticleReport:
-    base = ArticleReport.model_validate_json((EXAMPLES / "002_91cb02791afa4ef3.json").read_text())
+    base = small_report()
     article = base.article.model_copy(update={"id": ident, "paragraphs": [" ".join(quotes)]})
     claims = [
-        ClaimAudit(number=n, claim=Claim.model_validate(_claim(q)), verdict=None)
+        ClaimAudit(number=n, claim=Claim.model_validate(_claim(n, q)), verdict=None)
         for n, q in enumerate(quotes, start=1)
     ]
     return base.model_copy(update={"article": article, "claims": claims})

@@ -128,7 +128,7 @@ async def ground_summary(
     failing = [n for n, b in enumerate(bullets) if _failed(b, labels)]
     spent = [metrics]
     rewritten: dict[int, SummaryBullet] = {}
-    if failing and mode == "logprobs":  # hosted providers keep to their call budget: no rewrite
+    if failing and mode == "logprobs":  # without per-point questions, no rewrite call either
         rewritten, more = await _rewrite(
             article, index, [(n, bullets[n]) for n in failing], llm=llm, mode=mode, labels=labels
         )
