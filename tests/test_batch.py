@@ -38,6 +38,7 @@ from pipeline.cli import EXIT_SOME_FAILED, app
 from pipeline.config import BatchSettings, JudgmentSettings, Settings
 from pipeline.llm import LLM
 from pipeline.ratelimit import RateLimiter
+from pipeline.run import PROMPTS
 from pipeline.server import weights_for
 from schemas.report import ArticleReport
 from schemas.story import StoryReport
@@ -113,7 +114,7 @@ def test_a_batch_over_seeds_and_synthetic_articles_reports_each_once(
         + ArticleReport.model_validate(r["report"]).totals().completion_tokens
         for r in reports
     )
-    assert set(summary["prompt_hashes"]) == {"summarize", "claims", "support", "bias"}
+    assert set(summary["prompt_hashes"]) == set(PROMPTS)
     assert summary["article_seconds"]["p50"] is not None
     assert summary["articles_per_minute"] > 0
 

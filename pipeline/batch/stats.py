@@ -16,7 +16,7 @@ from pipeline import __version__
 from pipeline.chunking import METRIC_COUNTS
 from pipeline.config import Settings
 from pipeline.prompts import prompt_hash
-from pipeline.run import LLM_STAGES
+from pipeline.run import PROMPTS
 
 
 @dataclass
@@ -109,7 +109,7 @@ def summary(
         "model": settings.model,
         "provider": "llama.cpp (embedded)" if settings.embedded else settings.model.split("/")[0],
         "run_fingerprint": run["fingerprint"],
-        "prompt_hashes": {stage: prompt_hash(stage) for stage in LLM_STAGES},
+        "prompt_hashes": {name: prompt_hash(name) for name in PROMPTS},
         "engine": run["engine"],
         "processes": run["processes"],
         "concurrency": limits.concurrency,

@@ -19,7 +19,7 @@ from pipeline.ingest import RawDocument
 from pipeline.llm import describe_failure
 from pipeline.prompts import prompt_hash
 from pipeline.ratelimit import RateLimiter
-from pipeline.run import LLM_STAGES, audit, open_llm
+from pipeline.run import PROMPTS, audit, open_llm
 from pipeline.stages import StructuredLLM
 from schemas.report import StageMetrics
 
@@ -66,7 +66,7 @@ def article_key(doc: RawDocument, fingerprint: dict[str, Any]) -> str:
             "kind": doc.kind,
             "content": hashlib.sha256(doc.content.encode("utf-8")).hexdigest(),
             "title": doc.title,
-            "prompts": {stage: prompt_hash(stage) for stage in LLM_STAGES},
+            "prompts": {name: prompt_hash(name) for name in PROMPTS},
             "run": fingerprint,
         }
     )
