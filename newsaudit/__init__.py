@@ -1,0 +1,51 @@
+"""newsaudit's public Python API: audit news articles from notebooks and data pipelines.
+
+>>> import newsaudit
+>>> report = newsaudit.check("article.txt")            # one article, its ArticleReport
+>>> with newsaudit.Auditor() as auditor:               # one model open for many articles
+...     reports = [r.report for r in auditor.check_many("articles/")]
+
+Everything importable from ``newsaudit`` is public. The ``pipeline``, ``schemas`` and
+``prompts`` packages are newsaudit's internals: their names and contents may change.
+"""
+
+from newsaudit.api import acheck, averify, check, verify
+from newsaudit.auditor import Auditor, Result
+from newsaudit.inputs import ArticleInput
+from pipeline import __version__
+from pipeline.config import Settings, load_settings
+from pipeline.errors import (
+    ConfigError,
+    InputError,
+    NewsauditError,
+    ProviderError,
+    SetupError,
+    ValidationFailure,
+)
+from schemas.report import ArticleReport
+from schemas.sentence import Sentence, SentenceLabel
+from schemas.verification import StatementCheck, Support
+
+__all__ = [
+    "ArticleInput",
+    "ArticleReport",
+    "Auditor",
+    "ConfigError",
+    "InputError",
+    "NewsauditError",
+    "ProviderError",
+    "Result",
+    "Sentence",
+    "SentenceLabel",
+    "Settings",
+    "SetupError",
+    "StatementCheck",
+    "Support",
+    "ValidationFailure",
+    "__version__",
+    "acheck",
+    "averify",
+    "check",
+    "load_settings",
+    "verify",
+]
