@@ -4,6 +4,9 @@
 >>> report = newsaudit.check("article.txt")            # one article, its ArticleReport
 >>> with newsaudit.Auditor() as auditor:               # one model open for many articles
 ...     reports = [r.report for r in auditor.check_many("articles/")]
+>>> sentences = newsaudit.reports_frame(reports, level="sentence")   # pandas, one row each
+>>> sorted(sentences.columns)[:3]
+['article_id', 'attribution_named', 'attribution_source']
 
 Everything importable from ``newsaudit`` is public. The ``pipeline``, ``schemas`` and
 ``prompts`` packages are newsaudit's internals: their names and contents may change.
@@ -11,6 +14,7 @@ Everything importable from ``newsaudit`` is public. The ``pipeline``, ``schemas`
 
 from newsaudit.api import acheck, averify, check, verify
 from newsaudit.auditor import Auditor, Result
+from newsaudit.frames import reports_frame
 from newsaudit.inputs import ArticleInput
 from pipeline import __version__
 from pipeline.config import Settings, load_settings
@@ -47,5 +51,6 @@ __all__ = [
     "averify",
     "check",
     "load_settings",
+    "reports_frame",
     "verify",
 ]
