@@ -4,10 +4,10 @@ An article is one of:
 
 - a ``pathlib.Path`` (or any ``os.PathLike``): a .txt, .html or .json file, read like
   ``newsaudit check FILE``;
-- a ``str``: a path when it is one line that names an existing file or ends in an article
-  file's suffix (.txt, .text, .html, .htm, .xhtml, .json; a missing file is then an input
-  error, never audited as text), refused when it is a URL; otherwise the article's own text
-  (HTML when it looks like HTML, a JSON record when it is one);
+- a ``str``: a path when it is one line that names an existing file (or folder: refused)
+  or ends in an article file's suffix (.txt, .text, .html, .htm, .xhtml, .json; a missing
+  file is then an input error, never audited as text), refused when it is a URL; otherwise
+  the article's own text (HTML when it looks like HTML, a JSON record when it is one);
 - a record ``dict``: ``{id, url, source, title, published, text | html}`` as in a batch's
   JSONL input.
 
@@ -41,14 +41,17 @@ def _short(value: object) -> str:
 
 
 def is_path(text: str) -> bool:
-    """Whether a str names a file (see the module docstring) rather than holding the text."""
-    if "\n" in text or len(text) > MAX_PATH_CHARS:
-        return False
+    """Whether a str names a file or folder (see the module docstring), not the text."""
     candidate = text.strip()
+    if not candidate or "\n" in candidate or len(candidate) > MAX_PATH_CHARS:
+        return False
     if candidate.startswith(("http://", "https://")):
         return True  # read_document refuses it with the reason
     path = Path(candidate)
-    return path.suffix.lower() in PATH_SUFFIXES or path.is_file()
+    try:
+        return path.suffix.lower() in PATH_SUFFIXES or path.exists()
+    except OSError:  # a one-line text too long for a file name
+        return False
 
 
 def read_path(location: str) -> RawDocument:
