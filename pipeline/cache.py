@@ -23,14 +23,11 @@ from pydantic import BaseModel, ValidationError
 
 from pipeline import __version__
 from pipeline.config import Settings
-from pipeline.prompts import prompt_hash
 from pipeline.stages import StructuredLLM
 from schemas.report import StageMetrics
 
 T = TypeVar("T", bound=BaseModel)
 
-# Stages whose prompt carries another stage's output.
-UPSTREAM: dict[str, tuple[str, ...]] = {"support": ("claims",)}
 # Counters of work done; a cache hit reports zero of each for this run.
 WORK_FIELDS = ("calls", "reasks", "transport_retries", "prompt_tokens", "completion_tokens")
 
@@ -113,7 +110,6 @@ class CachedLLM:
                 "schema": _schema(response_model),
                 "messages": messages,
                 "run": self.fingerprint,
-                "upstream": {s: prompt_hash(s) for s in UPSTREAM.get(stage, ())},
             }
         )
 

@@ -53,7 +53,7 @@ def test_a_transient_status_is_retried_then_the_article_completes(
     server.fail_next(status, times=2)
     report = run(server)
     assert summarize_metrics(report).transport_retries == 2
-    assert server.requests[f"Summary:{status}"] == 2 and server.requests["Summary"] == 1
+    assert server.requests[f"SummaryDraft:{status}"] == 2 and server.requests["SummaryDraft"] == 1
 
 
 def test_retry_after_is_honoured(server: FakeServer) -> None:
@@ -98,7 +98,7 @@ def test_invalid_json_is_reasked_and_the_reask_is_counted(server: FakeServer) ->
     server.script(Fault(content="invalid_json"))
     metrics = summarize_metrics(run(server))
     assert metrics.calls == 2 and metrics.reasks == 1
-    assert server.requests["Summary:invalid_json"] == 1
+    assert server.requests["SummaryDraft:invalid_json"] == 1
 
 
 def test_an_answer_that_keeps_failing_the_schema_is_a_validation_failure(
@@ -126,4 +126,4 @@ def test_a_bad_request_is_not_retried(server: FakeServer) -> None:
     server.fail_next(400, times=5)
     error = failure(server)
     assert isinstance(error, ProviderError)
-    assert server.requests["Summary:400"] == 1
+    assert server.requests["SummaryDraft:400"] == 1

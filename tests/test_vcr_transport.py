@@ -16,9 +16,9 @@ import vcr
 from pipeline.config import load_settings
 from pipeline.errors import ProviderError
 from pipeline.llm import LLM
-from schemas import Summary
+from schemas.summary import SummaryDraft
 
-ANSWER = {"neutral_title": "t", "bullets": ["a", "b"], "paragraph": "p"}
+ANSWER = {"points": [{"text": "a", "sentences": [1]}] * 2, "neutral_title": "t"}
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -64,11 +64,11 @@ def server() -> Iterator[str]:
     httpd.server_close()
 
 
-def _call(api_base: str) -> Summary:
+def _call(api_base: str) -> SummaryDraft:
     settings = load_settings("/dev/null", retry_attempts=1)
     llm = LLM(settings, model="openai/m", api_base=api_base)
     messages = [{"role": "user", "content": "summarise"}]
-    result, _ = asyncio.run(llm.structured("summarize", Summary, messages))
+    result, _ = asyncio.run(llm.structured("summarize", SummaryDraft, messages))
     return result
 
 
