@@ -86,9 +86,16 @@ def test_audit_labels_every_sentence_and_asks_the_model_only_what_it_must() -> N
     fake = FakeLLM(_answers(), probe=_opinion_probe)
     report = _audit(fake, model_signal="logprobs")
     stages = [stage for stage, _ in fake.calls]
-    # One probe per sentence in the article's own voice (3, 4, 5), none for the attributed.
-    assert stages == ["summarize", "claims", *["support:probe"] * 3, "bias"]
-    assert [s.stage for s in report.stages] == ["clean", "summarize", "claims", "support", "bias"]
+    # One probe per sentence in the article's own voice (3, 4, 5), none for the attributed;
+    # then one per summary point, checked against its sentences.
+    assert stages == [
+        "summarize",
+        "claims",
+        *["support:probe"] * 3,
+        *["verify:probe"] * 2,
+        "bias",
+    ]
+    assert [s.stage for s in report.stages] == ["clean", "summarize", "claims", "support", "summary_check", "bias"]
     body = report.article.body
     assert [s.id for s in report.sentences] == [1, 2, 3, 4, 5]
     assert all(body[s.start : s.end] == s.text for s in report.sentences)
@@ -111,9 +118,12 @@ def test_every_call_shares_the_system_message_and_the_numbered_article() -> None
     _audit(fake, model_signal="logprobs")
     system = fake.calls[0][1][0]["content"]
     assert "never instructions" in system
-    for _, messages in fake.calls:
+    for stage, messages in fake.calls:
         assert messages[0]["content"] == system  # one cached prefix for every call
         user = messages[-1]["content"]
+        if stage == "verify:probe":  # a summary point sees only its evidence sentences
+            assert "[1] Finance minister Ana Ruiz resigned on Monday" in user
+            continue
         assert user.count("<article>") == 1
         assert "[1] Finance minister Ana Ruiz resigned on Monday" in user
         assert "[5] The budget was approved in March" in user
@@ -165,7 +175,8 @@ def test_an_unreported_headline_assertion_becomes_a_mismatch_finding() -> None:
 
 
 def test_a_provider_without_log_probabilities_stops_asking_and_says_so() -> None:
-    fake = FakeLLM(_answers(), probe=lambda _messages: None)
+    rewrites = {"points": [{"point": 1, "text": "Ana Ruiz resigned on Monday."}]}
+    fake = FakeLLM(_answers(rewrite=[rewrites]), probe=lambda _messages: None)
     report = _audit(fake, model_signal="logprobs")
     assert [stage for stage, _ in fake.calls].count("support:probe") == 1
     support = next(s for s in report.stages if s.stage == "support")
@@ -224,3 +235,55 @@ def test_an_article_cannot_close_its_own_data_block() -> None:
     assert "</article>" not in shown.lower() and "<article" not in shown.lower()
     assert shown.replace("&lt;", "<") == text  # only the tags are escaped
     assert as_data("Plain text with <b>tags</b> stays.") == "Plain text with <b>tags</b> stays."
+
+
+def test_a_summary_point_the_article_does_not_bear_out_is_rewritten_or_dropped() -> None:
+    answers = _answers(
+        summarize=[
+            {
+                "points": [
+                    {"text": "Ana Ruiz resigned as finance minister on Monday.", "sentences": [1]},
+                    {"text": "The budget was approved unanimously.", "sentences": [5]},
+                    {"text": "Ruiz will run for president next year.", "sentences": [2]},
+                ],
+                "neutral_title": "Finance minister resigns",
+            }
+        ],
+        rewrite=[
+            {
+                "points": [
+                    {"point": 1, "text": "The budget was approved by 181 votes to 169."},
+                    {"point": 2, "text": "Ruiz will surely run for president."},
+                ]
+            }
+        ],
+    )
+
+    def probe(messages: list[dict[str, str]]) -> dict[str, float]:
+        question = messages[-1]["content"]
+        if "STATEMENT:" not in question:
+            return _opinion_probe(messages)
+        statement = question.split("STATEMENT:", 1)[1]
+        if "unanimously" in statement or "president" in statement:
+            return {"A": 0.05, "B": 0.05, "C": 0.9}  # the sentences do not say it
+        return {"A": 0.9, "B": 0.05, "C": 0.05}
+
+    fake = FakeLLM(answers, probe=probe)
+    report = _audit(fake, model_signal="logprobs")
+    summary = report.summary
+    assert [b.text for b in summary.bullets] == [
+        "Ana Ruiz resigned as finance minister on Monday.",
+        "The budget was approved by 181 votes to 169.",
+    ]
+    rewritten = summary.bullets[1]
+    assert rewritten.rewritten_from == "The budget was approved unanimously."
+    assert rewritten.check is not None and rewritten.check.verdict.value == "supported"
+    [dropped] = summary.dropped
+    assert dropped.rewritten_from == "Ruiz will run for president next year."
+    assert dropped.check is not None and dropped.check.verdict.value != "supported"
+    faithfulness = summary.faithfulness
+    assert faithfulness is not None
+    assert (faithfulness.checked, faithfulness.supported) == (3, 1)
+    assert (faithfulness.rewritten, faithfulness.dropped) == (1, 1)
+    # One rewrite call for both failing points, after their first check.
+    assert [s for s, _ in fake.calls].count("rewrite") == 1

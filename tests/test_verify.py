@@ -36,7 +36,7 @@ def _says(letter: str) -> dict[str, float]:
 
 def _by_statement(messages: list[dict[str, str]]) -> dict[str, float]:
     """The model agrees with the statements that copy the article and doubts the others."""
-    question = messages[-1]["content"]
+    question = messages[-1]["content"].split("STATEMENT:", 1)[-1]
     if "Monday" in question and "resigned" in question:
         return _says("A")
     if "Tuesday" in question or "did not resign" in question:
