@@ -95,7 +95,14 @@ def test_audit_labels_every_sentence_and_asks_the_model_only_what_it_must() -> N
         *["verify:probe"] * 2,
         "bias",
     ]
-    assert [s.stage for s in report.stages] == ["clean", "summarize", "claims", "support", "summary_check", "bias"]
+    assert [s.stage for s in report.stages] == [
+        "clean",
+        "summarize",
+        "claims",
+        "support",
+        "summary_check",
+        "bias",
+    ]
     body = report.article.body
     assert [s.id for s in report.sentences] == [1, 2, 3, 4, 5]
     assert all(body[s.start : s.end] == s.text for s in report.sentences)
