@@ -87,7 +87,13 @@ class JudgmentSettings(BaseSettings):
         description="cosine at which a sentence citing a named source backs an own-voice one",
     )
     max_flagged: int = Field(
-        5, ge=0, le=50, description="most slanted sentences reported and sent for rewording"
+        4, ge=0, le=50, description="most slanted sentences reported and sent for rewording"
+    )
+    max_questions: int = Field(
+        40,
+        ge=0,
+        description="most one-letter questions per article (logprobs): past it, the model is "
+        "asked about the sentences the classifier is least sure of",
     )
     slant_shares: tuple[float, float] = Field(
         (0.1, 0.25),
@@ -156,7 +162,7 @@ class Settings(BaseSettings):
     retry_initial_s: float = 1.0
     retry_max_s: float = 30.0
     timeout_s: float = 600.0
-    max_claims: int = Field(10, ge=1, le=50)
+    max_claims: int = Field(8, ge=1, le=50)
     max_chunk_tokens: int = Field(
         3000, ge=200, description="article tokens per call; longer articles are split in parts"
     )

@@ -21,7 +21,7 @@ from pipeline.ratelimit import RateLimiter
 from pipeline.sentences import Segment, segment
 from pipeline.server import LocalServer
 from pipeline.stages import StructuredLLM
-from pipeline.stages.bias import check_bias, merge_bias
+from pipeline.stages.bias import check_bias, check_headline, merge_bias
 from pipeline.stages.claims import build_claims, pick_claims
 from pipeline.stages.clean import clean
 from pipeline.stages.summarize import ground_summary, merge_summaries, summarize
@@ -142,26 +142,29 @@ async def audit(
         )
         stages.append(support_metrics)
         progress(f"{doc.id}: summary check ({len(summary.bullets)} points)")
-        # Hosted providers keep to one call per stage: their summary is checked without one.
-        signal = settings.model_signal()
+        # Hosted providers keep to one call per stage: summary points and the headline are
+        # checked without one.
+        check_mode = "off" if settings.model_signal() == "batch" else settings.model_signal()
         summary, check_metrics = await ground_summary(
-            summary,
-            article,
-            sentences,
-            llm=llm,
-            index=index,
-            mode="off" if signal == "batch" else signal,
+            summary, article, sentences, llm=llm, index=index, mode=check_mode
         )
         stages.append(check_metrics)
         progress(f"{doc.id}: bias")
+        headline, headline_metrics = await check_headline(article, index, llm=llm, mode=check_mode)
         assessments, metrics = await _each(
             parts,
             lambda part: check_bias(
-                article, part, sentences, llm=llm, settings=settings.judgments, snap_threshold=snap
+                article,
+                part,
+                sentences,
+                llm=llm,
+                settings=settings.judgments,
+                headline=headline,
+                snap_threshold=snap,
             ),
         )
         bias = merge_bias(assessments)
-        stages.append(merge_metrics("bias", metrics))
+        stages.append(merge_metrics("bias", [*metrics, headline_metrics]))
     except NewsauditError as exc:
         exc.spent = [*stages, *exc.spent]  # what the article cost before it failed
         raise

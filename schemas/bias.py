@@ -41,38 +41,23 @@ class Slant(StrEnum):
     strongly_slanted = "strongly_slanted"
 
 
-class HeadlineCheck(BaseModel):
-    """One thing the headline asserts and the body sentence that reports it, if any."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    assertion: str = Field(description="one thing the headline asserts, in a few plain words")
-    sentence: SentenceRef | None = Field(
-        description="the number of the body sentence that reports it; null if none does"
-    )
-
-
 class Rewording(BaseModel):
     """A neutral way to say one flagged sentence."""
 
     model_config = ConfigDict(extra="forbid")
 
     sentence: SentenceRef = Field(description="the number of a sentence listed under FLAGGED")
-    neutral: str = Field(description="the sentence reworded neutrally, at most 25 words")
+    neutral: str = Field(description="the sentence reworded neutrally, at most 20 words")
 
 
 class BiasDraft(BaseModel):
-    """The model's answer: the headline against the body, and rewordings of flagged sentences."""
+    """The model's answer: a neutral headline, and rewordings of the flagged sentences."""
 
     model_config = ConfigDict(extra="forbid")
 
-    headline_claims: list[HeadlineCheck] = Field(
-        max_length=3, description="each thing the headline asserts, checked against the body"
-    )
     neutral_headline: str = Field(description="a neutral headline true to what the body reports")
     rewordings: list[Rewording] = Field(description="one per FLAGGED sentence, in order")
 
-    _keep_claims = field_validator("headline_claims", mode="wrap")(keep_valid_items)
     _keep = field_validator("rewordings", mode="wrap")(keep_valid_items)
 
 
@@ -81,9 +66,10 @@ class HeadlineClaim(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    assertion: str
-    sentence: int | None = None
+    assertion: str = Field(description="a clause of the headline")
+    sentence: int | None = Field(None, description="the body sentence that reports it")
     body_quote: str | None = None
+    probability: float | None = Field(None, description="P(the body supports it)")
 
 
 class BiasFinding(BaseModel):

@@ -26,8 +26,8 @@ class ClaimPick(BaseModel):
 
     sentence: SentenceRef = Field(description="the number of the sentence that makes the claim")
     claim: str = Field(
-        description="what it claims, as one short standalone sentence with names spelled out "
-        "(no 'he', 'it', 'this')"
+        description="what it claims, as one standalone sentence of at most 20 words, names "
+        "spelled out (no 'he', 'it', 'this')"
     )
 
 

@@ -15,7 +15,7 @@ class DraftPoint(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    text: str = Field(description="one factual point from the body, under 25 words")
+    text: str = Field(description="one factual point from the body, under 20 words")
     sentences: list[SentenceRef] = Field(
         min_length=1, max_length=3, description="the numbers of the sentences it comes from"
     )
@@ -25,7 +25,7 @@ class DraftPoint(BaseModel):
     def _short(cls, value: str, info: ValidationInfo) -> str:
         words = len(value.split())
         if words > MAX_POINT_WORDS:
-            problem = f"point has {words} words; write at most 25"
+            problem = f"point has {words} words; write at most 20"
             return style_problem(value, info, problem, reask=False)
         return value
 
@@ -37,7 +37,7 @@ class SummaryDraft(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     points: list[DraftPoint] = Field(
-        min_length=2, max_length=5, description="2-5 main points of the body, each once"
+        min_length=2, max_length=4, description="2-4 main points of the body, each once"
     )
     neutral_title: str = Field(
         description="a plain title for the points, stating what the body reports; do not copy "

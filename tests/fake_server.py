@@ -82,7 +82,6 @@ def answer_for(schema: str, user: str) -> dict[str, Any]:
         return {"judgments": [{"sentence": n, "kind": "fact"} for n in _numbers(TARGETS, user)]}
     if schema == "BiasDraft":
         return {
-            "headline_claims": [],
             "neutral_headline": "A neutral account of the report",
             "rewordings": [
                 {"sentence": n, "neutral": "A neutral sentence."} for n in _numbers(FLAGGED, user)

@@ -78,23 +78,17 @@ def test_a_point_must_cite_one_to_three_sentences() -> None:
             )
 
 
-def test_a_headline_check_citing_an_unknown_sentence_is_dropped_in_salvage() -> None:
+def test_a_rewording_of_an_unknown_sentence_is_dropped_in_salvage() -> None:
     context = _context(drop_invalid=True)
     draft = BiasDraft.model_validate(
         {
-            "headline_claims": [
-                {"assertion": "the minister quit", "sentence": 1},
-                {"assertion": "invented", "sentence": 12},
-                {"assertion": "not in the body", "sentence": None},
-            ],
             "neutral_headline": "n",
-            "rewordings": [{"sentence": 5, "neutral": "x"}],
+            "rewordings": [{"sentence": 2, "neutral": "kept"}, {"sentence": 5, "neutral": "x"}],
         },
         context=context,
     )
-    assert [c.assertion for c in draft.headline_claims] == ["the minister quit", "not in the body"]
-    assert draft.rewordings == []
-    assert [d["field"] for d in context["dropped"]] == ["headline_claims", "rewordings"]
+    assert [r.neutral for r in draft.rewordings] == ["kept"]
+    assert [d["field"] for d in context["dropped"]] == ["rewordings"]
 
 
 def test_judgments_keep_the_valid_items_in_salvage() -> None:

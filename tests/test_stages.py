@@ -47,7 +47,6 @@ def _answers(**overrides: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]
         ],
         "bias": [
             {
-                "headline_claims": [{"assertion": "the minister quit", "sentence": 1}],
                 "neutral_headline": "Finance minister resigns over budget",
                 "rewordings": [
                     {"sentence": 3, "neutral": "Critics say the budget hurts families."}
@@ -87,12 +86,12 @@ def test_audit_labels_every_sentence_and_asks_the_model_only_what_it_must() -> N
     report = _audit(fake, model_signal="logprobs")
     stages = [stage for stage, _ in fake.calls]
     # One probe per sentence in the article's own voice (3, 4, 5), none for the attributed;
-    # then one per summary point, checked against its sentences.
+    # then one per summary point and one for the headline, checked like any statement.
     assert stages == [
         "summarize",
         "claims",
         *["support:probe"] * 3,
-        *["verify:probe"] * 2,
+        *["verify:probe"] * 3,
         "bias",
     ]
     assert [s.stage for s in report.stages] == [
@@ -155,7 +154,7 @@ def test_findings_quote_the_slanted_words_of_their_sentence() -> None:
     report = _audit(FakeLLM(_answers(), probe=_opinion_probe), model_signal="logprobs")
     kinds = {f.kind.value: f for f in report.bias.findings}
     assert "clickbait_headline" in kinds  # the headline exclaims
-    assert "headline_body_mismatch" not in kinds  # sentence 1 reports the assertion
+    assert "headline_body_mismatch" not in kinds  # the body reports the headline
     slanted = [f for f in report.bias.findings if f.sentence is not None]
     assert 3 in [f.sentence for f in slanted]
     finding = next(f for f in slanted if f.sentence == 3)
@@ -168,17 +167,28 @@ def test_findings_quote_the_slanted_words_of_their_sentence() -> None:
     assert finding.neutral_rewording == "Critics say the budget hurts families."
 
 
-def test_an_unreported_headline_assertion_becomes_a_mismatch_finding() -> None:
-    answers = _answers()
-    answers["bias"][0]["headline_claims"] = [
-        {"assertion": "the minister quit", "sentence": 1},
-        {"assertion": "a row over the budget", "sentence": None},
-    ]
-    report = _audit(FakeLLM(answers, probe=_opinion_probe), model_signal="logprobs")
+def test_a_headline_the_body_does_not_report_becomes_a_mismatch_finding() -> None:
+    def probe(messages: list[dict[str, str]]) -> dict[str, float]:
+        question = messages[-1]["content"]
+        if 'STATEMENT: "Minister Quits Over Budget Row"' in question:
+            return {"A": 0.05, "B": 0.05, "C": 0.9}  # the body does not say it
+        return _opinion_probe(messages)
+
+    report = _audit(FakeLLM(_answers(), probe=probe), model_signal="logprobs")
+    [claim] = report.bias.headline_claims  # the headline's one clause, checked like a statement
+    assert claim.assertion == "Minister Quits Over Budget Row" and claim.sentence is None
     [mismatch] = [f for f in report.bias.findings if f.kind.value == "headline_body_mismatch"]
     assert mismatch.quote == "Minister Quits Over Budget Row!" and mismatch.sentence is None
-    assert mismatch.explanation.endswith("asserts: a row over the budget")
+    assert mismatch.explanation.endswith("asserts: Minister Quits Over Budget Row")
     assert mismatch.neutral_rewording == "Finance minister resigns over budget"
+
+
+def test_headline_clauses_are_its_assertions_and_questions_are_left_out() -> None:
+    from pipeline.stages.bias import headline_clauses
+
+    title = "NATO’s Big Shift: Rutte Declares Membership Dead! Trump’s Role? Talks — To Resume"
+    assert headline_clauses(title) == ["NATO’s Big Shift", "Rutte Declares Membership Dead"]
+    assert headline_clauses("Council approves the budget") == ["Council approves the budget"]
 
 
 def test_a_provider_without_log_probabilities_stops_asking_and_says_so() -> None:

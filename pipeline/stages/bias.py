@@ -10,11 +10,14 @@ is clickbait by rule.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
+from pipeline.citations import SentenceIndex
 from pipeline.config import JudgmentSettings
 from pipeline.sentences import Segment
 from pipeline.stages import StructuredLLM, call_stage
+from pipeline.stages.verify import check_statements
 from schemas.article import Article
 from schemas.bias import (
     BiasAssessment,
@@ -27,6 +30,7 @@ from schemas.bias import (
 )
 from schemas.report import StageMetrics
 from schemas.sentence import Sentence, SentenceLabel
+from schemas.verification import Support
 
 SLANT_ORDER = [Slant.neutral, Slant.slightly_slanted, Slant.strongly_slanted]
 
@@ -77,10 +81,47 @@ def sentence_finding(sentence: Sentence, neutral: str | None) -> BiasFinding:
     )
 
 
+HEADLINE_BREAKS = re.compile(r"([!?:;|–—]|\s-\s)")
+
+
+def headline_clauses(title: str) -> list[str]:
+    """The headline's assertions: its clauses of three words or more, questions left out
+    ("Trump's Influence?" asks, it does not assert)."""
+    pieces = HEADLINE_BREAKS.split(title)
+    out = []
+    for text, mark in zip(pieces[::2], [*pieces[1::2], ""], strict=True):
+        clause = text.strip(" .\"'“”‘’")
+        if mark != "?" and len(clause.split()) >= 3:
+            out.append(clause)
+    return out
+
+
+async def check_headline(
+    article: Article, index: SentenceIndex, *, llm: StructuredLLM, mode: str
+) -> tuple[list[HeadlineClaim], StageMetrics]:
+    """Each of the headline's assertions checked against the body like any statement
+    (pipeline.stages.verify): the sentence that reports it, or None."""
+    clauses = headline_clauses(article.title or "")
+    checks, metrics = await check_statements(clauses, index, article.body, llm=llm, mode=mode)
+    claims = []
+    for clause, check in zip(clauses, checks, strict=True):
+        reported = check.verdict is Support.supported and bool(check.evidence)
+        best = check.evidence[0] if reported else None
+        claims.append(
+            HeadlineClaim(
+                assertion=clause,
+                sentence=best,
+                body_quote=check.evidence_text[0] if reported else None,
+                probability=check.probability,
+            )
+        )
+    return claims, metrics
+
+
 def headline_findings(
     article: Article, claims: list[HeadlineClaim], neutral: str | None
 ) -> list[BiasFinding]:
-    """Clickbait by rule (! or ?), a mismatch when the body reports none of an assertion."""
+    """Clickbait by rule (! or ?), a mismatch when the body does not report an assertion."""
     title = article.title
     if not title:
         return []
@@ -96,16 +137,16 @@ def headline_findings(
                 neutral_rewording=neutral,
             )
         )
-    unreported = [c.assertion for c in claims if c.sentence is None]
+    unreported = [c for c in claims if c.sentence is None]
     if unreported:
         out.append(
             BiasFinding(
                 kind=BiasKind.headline_body_mismatch,
                 quote=title,
                 severity=Severity.medium,
-                score=round(len(unreported) / len(claims), 4),
-                explanation="No body sentence reports what the headline asserts: "
-                + "; ".join(unreported),
+                score=round(1 - min(c.probability or 0.0 for c in unreported), 4),
+                explanation="The body does not report what the headline asserts: "
+                + "; ".join(c.assertion for c in unreported),
                 neutral_rewording=neutral,
             )
         )
@@ -119,9 +160,11 @@ async def check_bias(
     *,
     llm: StructuredLLM,
     settings: JudgmentSettings,
+    headline: list[HeadlineClaim],
     snap_threshold: float = 90.0,
 ) -> tuple[BiasAssessment, StageMetrics]:
-    """The headline check and rewordings in one model call; findings and verdict by code."""
+    """Rewordings of the flagged sentences and a neutral headline in one model call; the
+    findings (with the headline's, checked beforehand) and the verdict by code."""
     ids = {s.id for s in segments}
     mine = [s for s in sentences if s.id in ids]
     chosen = flagged(mine, settings.max_flagged)
@@ -134,21 +177,12 @@ async def check_bias(
         segments=segments,
         flagged=[s.id for s in chosen],
     )
-    by_id = {s.id: s for s in mine}
-    claims = [
-        HeadlineClaim(
-            assertion=c.assertion,
-            sentence=c.sentence,
-            body_quote=by_id[c.sentence].text if c.sentence in by_id else None,
-        )
-        for c in draft.headline_claims
-    ]
     neutral = {r.sentence: r.neutral for r in draft.rewordings}
-    findings = headline_findings(article, claims, draft.neutral_headline)
+    findings = headline_findings(article, headline, draft.neutral_headline)
     findings += [sentence_finding(s, neutral.get(s.id)) for s in chosen]
     overall, assessment = verdict(mine, findings, settings.slant_shares)
     return BiasAssessment(
-        headline_claims=claims,
+        headline_claims=headline,
         neutral_headline=draft.neutral_headline,
         findings=findings,
         overall=overall,

@@ -19,7 +19,7 @@ from schemas.sentence import Sentence, SentenceLabel
 from schemas.summary import Summary, SummaryBullet, SummaryDraft
 from schemas.verification import Faithfulness, Rewrites, StatementCheck, Support
 
-MAX_BULLETS = 5
+MAX_BULLETS = 4
 
 
 async def summarize(

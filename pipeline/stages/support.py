@@ -100,20 +100,32 @@ def needs_model(segment: Segment, attribution: Attribution | None) -> bool:
     return attribution is None and not segment.heading and len(segment.text.split()) > 3
 
 
+def questioned(
+    segments: Sequence[Segment],
+    attributions: dict[int, Attribution | None],
+    doubt: dict[int, float],
+    limit: int,
+) -> set[int]:
+    """The own-voice sentences put to the model: all of them, or, past ``limit``, those the
+    classifier is least sure of (probability nearest one half; ties in article order)."""
+    own = [s.id for s in segments if needs_model(s, attributions[s.id])]
+    return set(sorted(own, key=lambda i: (doubt[i], i))[:limit])
+
+
 async def model_kinds(
     article: Article,
     parts: Sequence[Sequence[Segment]],
-    attributions: dict[int, Attribution | None],
+    asked: set[int],
     *,
     llm: StructuredLLM,
     mode: str,
 ) -> tuple[Kinds, StageMetrics]:
-    """The model's view of each own-voice sentence, part by part, by the configured mode."""
+    """The model's view of the ``asked`` sentences, part by part, by the configured mode."""
     kinds: Kinds = {}
     spent: list[StageMetrics] = []
     ask = probe_kinds if mode == "logprobs" else judge_kinds
     for part in parts if mode != "off" else []:
-        targets = [s for s in part if needs_model(s, attributions[s.id])]
+        targets = [s for s in part if s.id in asked]
         if targets:
             found, metrics = await ask(article, part, targets, llm=llm)
             kinds |= found
@@ -139,9 +151,12 @@ async def label_article(
     segments = [s for part in parts for s in part]
     attributions = dict(zip((s.id for s in segments), attribute(segments), strict=True))
     scored = scored or embed_and_classify([s.text for s in segments])
-    kinds, metrics = await model_kinds(
-        article, parts, attributions, llm=llm, mode=settings.model_signal()
+    doubt = {s.id: abs(float(p) - 0.5) for s, p in zip(segments, scored.probabilities, strict=True)}
+    limit = (
+        settings.judgments.max_questions if settings.model_signal() == "logprobs" else len(doubt)
     )
+    asked = questioned(segments, attributions, doubt, limit)
+    kinds, metrics = await model_kinds(article, parts, asked, llm=llm, mode=settings.model_signal())
     override = settings.judgments.opinion_threshold
     signals = []
     for seg, p, phrase in zip(segments, scored.probabilities, scored.phrases, strict=True):
@@ -156,7 +171,8 @@ async def label_article(
             model=model,
         )
         prob, fitted = subjective(values, has_model=model is not None)
-        fact = model is not None and max(model, key=model.__getitem__) == "D"
+        # The model calls it an opinion, a guess or a checkable fact: a claim of some kind.
+        claim = model is not None and max(model, key=model.__getitem__) in ("B", "C", "D")
         signals.append(
             Signals(
                 segment=seg,
@@ -168,7 +184,7 @@ async def label_article(
                 threshold=fitted.threshold if override is None else override,
                 finding_threshold=max(fitted.finding_threshold, override or 0.0),
                 model=model,
-                checkworthy=seg.id in checkworthy or fact,
+                checkworthy=seg.id in checkworthy or claim,
             )
         )
     return label_sentences(signals, scored.vectors, settings.judgments.evidence_similarity), metrics
