@@ -36,6 +36,11 @@ class StatementCheck(BaseModel):
         description="the model's probability that the evidence supports, contradicts or "
         "does not say it; None without one",
     )
+    restated: bool = Field(
+        False,
+        description="it restates one evidence sentence nearly word for word, every number, "
+        "date and name in place: supported whatever the probability",
+    )
 
 
 class StatementJudgment(BaseModel):

@@ -91,6 +91,25 @@ def test_statements_are_judged_with_their_evidence_sentences() -> None:
     assert report.calls == 3 and report.headline is None
 
 
+def test_a_near_verbatim_restatement_stands_even_when_the_model_doubts_it() -> None:
+    """The combination is fitted on paraphrases; a sentence restated word for word, its
+    numbers and names in place, is supported by construction. Change one number and the
+    rule no longer applies."""
+    statements = [
+        "The budget was approved in March by 181 votes to 169.",
+        "The budget was approved in March by 191 votes to 169.",
+    ]
+    settings = load_settings("/dev/null")
+    settings.judgments.model_signal = "logprobs"
+    doubting = FakeLLM({}, probe=lambda _messages: _says("C"))
+    copied, changed = asyncio.run(
+        verify(_doc(), statements, llm=doubting, settings=settings)
+    ).checks
+    assert copied.restated and copied.verdict is Support.supported
+    assert not changed.restated and changed.verdict is not Support.supported
+    assert any("191" in p for p in changed.problems)
+
+
 def test_the_articles_own_headline_can_be_checked() -> None:
     settings = load_settings("/dev/null")
     report = asyncio.run(

@@ -229,7 +229,7 @@ def main() -> None:
     kinds = probes(all_ids, texts + split["test"][0], args.probes, settings)
     fit_rows = rows_of(texts, ids["train"] + ids["val"], oof, oof_phrases, kinds)
     own = [(v, yy) for (v, o), yy in zip(fit_rows, y, strict=True) if o]
-    fitted = {
+    fitted: dict[str, Any] = {
         "with_model": best_fit(
             [v for v, _ in own], np.array([yy for _, yy in own]), WITH_MODEL_CANDIDATES
         ),

@@ -7,8 +7,10 @@ probability that the sentences support it, contradict it or do not say it (one o
 question per statement, read from log-probabilities; providers without them judge all the
 statements in one structured call). A logistic regression fitted on FactCC, SummEval and
 XSumFaith (train/faithfulness.py, pipeline/data/faithfulness.json) combines them into
-P(supported). Below the threshold a statement is *contradicted* when the model or the
-negation check says so, else *not supported*.
+P(supported). A statement that restates one evidence sentence nearly word for word, every
+number, date and name in place and the same negation, is supported by construction. Below
+the threshold a statement is *contradicted* when the model or the negation check says so,
+else *not supported*.
 """
 
 from __future__ import annotations
@@ -40,6 +42,14 @@ FEATURES = (
     *(f"doc_{n}" for n in DOCUMENT_FEATURES),
 )
 MODEL_FEATURES = tuple(f"model_{o}" for o in OPTIONS)
+RESTATED_GAP = 0.1  # at most this share of the statement's words missing from one sentence
+SPECIFIC_CHECKS = (
+    "numbers_missing",
+    "dates_missing",
+    "names_missing",
+    "negation_mismatch",
+    "misplaced",
+)
 
 
 @dataclass(frozen=True)
@@ -84,6 +94,15 @@ def features(
     return values
 
 
+def restates(values: Mapping[str, float]) -> bool:
+    """The statement says (nearly word for word) what one evidence sentence says, with every
+    number, date and name found there, the same negation, and nothing moved from elsewhere:
+    supported by construction, whatever the combination's probability (fitted on paraphrases)."""
+    return values["ev_best_sentence_gap"] <= RESTATED_GAP and not any(
+        values[f"ev_{n}"] for n in SPECIFIC_CHECKS
+    )
+
+
 def combination() -> tuple[LogisticModel, LogisticModel]:
     """The fitted faithfulness combination: with the model's answer, and without."""
     fitted = load_combination("faithfulness.json")
@@ -99,7 +118,8 @@ def judge(
     fitted = with_model if model is not None else without
     probability = fitted.probability(values)
     near = alignment_signals(statement, " ".join(evidence.texts))
-    if probability >= fitted.threshold:
+    restated = restates(values)
+    if probability >= fitted.threshold or restated:
         verdict = Support.supported
     elif near.negation_mismatch or (model is not None and model["B"] > model["C"]):
         verdict = Support.contradicted
@@ -114,6 +134,7 @@ def judge(
         evidence_text=evidence.texts,
         problems=explain(near),
         model={k: round(v, 4) for k, v in model.items()} if model else None,
+        restated=restated,
     )
 
 
