@@ -76,5 +76,7 @@ def merge_metrics(stage: str, metrics: Sequence[StageMetrics]) -> StageMetrics:
             merged.cost_usd = (merged.cost_usd or 0.0) + m.cost_usd
         merged.dropped_reasons += m.dropped_reasons
         merged.warnings += list(dict.fromkeys(w for w in m.warnings if w not in merged.warnings))
-    merged.cached = bool(metrics) and all(m.cached for m in metrics)
+    # served from the cache: some part was, and no part made a call (a part that needed no
+    # call, such as an unchecked headline, does not count against it)
+    merged.cached = any(m.cached for m in metrics) and all(m.cached or not m.calls for m in metrics)
     return merged
