@@ -8,6 +8,7 @@ import pytest
 from pipeline.cues import cues
 from pipeline.labels import Signals, label_sentences
 from pipeline.sentences import Segment
+from pipeline.stages.bias import flagged, sentence_finding, slanted
 from schemas.sentence import Attribution, SentenceLabel, Span
 
 
@@ -105,3 +106,28 @@ def test_the_model_moves_a_speculation_score_and_the_reason_names_the_hedges() -
     assert alone.label is agreed.label is SentenceLabel.speculation
     assert agreed.score > alone.score
     assert "could well" in alone.why
+
+
+def test_findings_come_from_the_articles_voice_at_the_label_threshold() -> None:
+    """A quoted opinion is its source's, not the article's slant; an own-voice opinion is a
+    finding from the label threshold on, and of high severity from the finding threshold."""
+    quoted, mild, strong = label_sentences(
+        [
+            _signals("Rutte said it was a disgrace.", subjective=0.95, attribution=_named()),
+            _signals("The plan is a poor idea for families.", number=2, subjective=0.6),
+            _signals("The plan is a shameful betrayal.", number=3, subjective=0.9),
+        ],
+        np.eye(3, dtype=np.float32),
+        0.6,
+    )
+    assert (quoted.label, mild.label, strong.label) == (
+        SentenceLabel.attributed,
+        SentenceLabel.opinion,
+        SentenceLabel.opinion,
+    )
+    assert not slanted(quoted) and slanted(mild) and slanted(strong)
+    assert not slanted(mild, strict=True) and slanted(strong, strict=True)
+    assert [s.id for s in flagged([quoted, mild, strong], 1)] == [3]
+    findings = [sentence_finding(s, None) for s in flagged([quoted, mild, strong], 4)]
+    assert [(f.sentence, f.severity.value) for f in findings] == [(2, "medium"), (3, "high")]
+    assert findings[1].quote == strong.text

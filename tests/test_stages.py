@@ -150,7 +150,7 @@ def test_claims_quote_their_sentence_exactly_and_inherit_its_verdict() -> None:
     assert [c.number for c in report.unsupported_claims] == [2, 3]
 
 
-def test_findings_quote_the_slanted_words_of_their_sentence() -> None:
+def test_findings_quote_their_sentence_and_name_its_slanted_words() -> None:
     report = _audit(FakeLLM(_answers(), probe=_opinion_probe), model_signal="logprobs")
     kinds = {f.kind.value: f for f in report.bias.findings}
     assert "clickbait_headline" in kinds  # the headline exclaims
@@ -159,9 +159,10 @@ def test_findings_quote_the_slanted_words_of_their_sentence() -> None:
     assert 3 in [f.sentence for f in slanted]
     finding = next(f for f in slanted if f.sentence == 3)
     sentence = report.sentence(3)
-    # The classifier's most subjective words: a slice of the sentence, whole words.
+    assert finding.quote == sentence.text  # the rewording replaces the whole sentence
+    # The classifier's most subjective words: a slice of the sentence, whole words, named.
     loaded = sentence.signals.loaded  # type: ignore[union-attr]
-    assert loaded is not None and finding.quote == loaded.text
+    assert loaded is not None and f"\u201c{loaded.text}\u201d" in finding.explanation
     assert report.article.body[loaded.start : loaded.end] == loaded.text
     assert sentence.start <= loaded.start < loaded.end <= sentence.end
     assert finding.neutral_rewording == "Critics say the budget hurts families."
