@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from functools import cache
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, create_model, field_validator
 
 from schemas.evidence import SentenceRef, keep_valid_items
 
@@ -59,6 +60,24 @@ class BiasDraft(BaseModel):
     rewordings: list[Rewording] = Field(description="one per FLAGGED sentence, in order")
 
     _keep = field_validator("rewordings", mode="wrap")(keep_valid_items)
+
+    @classmethod
+    @cache
+    def for_flagged(cls, count: int) -> type[BiasDraft]:
+        """The same answer with at most ``count`` rewordings in its JSON schema (maxItems), so
+        a grammar-constrained server cannot reword the whole article; one class per count."""
+        return create_model(
+            cls.__name__,
+            __base__=cls,
+            __doc__=cls.__doc__,
+            rewordings=(
+                list[Rewording],
+                Field(
+                    description="one per FLAGGED sentence, in order",
+                    json_schema_extra={"maxItems": count},
+                ),
+            ),
+        )
 
 
 class HeadlineClaim(BaseModel):

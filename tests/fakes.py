@@ -24,6 +24,7 @@ class FakeLLM:
         self.answers = answers
         self.probe_answer = probe
         self.calls: list[tuple[str, list[dict[str, str]]]] = []
+        self.schemas: dict[str, dict[str, Any]] = {}  # the last response schema per stage
 
     async def structured(
         self,
@@ -33,6 +34,7 @@ class FakeLLM:
         context: dict[str, Any] | None = None,
     ) -> tuple[T, StageMetrics]:
         self.calls.append((stage, messages))
+        self.schemas[stage] = response_model.model_json_schema()
         answer = self.answers[stage].pop(0)
         result = response_model.model_validate(answer, context=context)
         return result, StageMetrics(stage=stage, calls=1, prompt_tokens=100, completion_tokens=10)

@@ -168,6 +168,15 @@ def test_findings_quote_their_sentence_and_name_its_slanted_words() -> None:
     assert finding.neutral_rewording == "Critics say the budget hurts families."
 
 
+def test_the_bias_schema_allows_one_rewording_per_flagged_sentence() -> None:
+    """A grammar-constrained server follows maxItems: it cannot reword the whole article."""
+    llm = FakeLLM(_answers(), probe=_opinion_probe)
+    report = _audit(llm, model_signal="logprobs")
+    flagged = [f for f in report.bias.findings if f.sentence is not None]
+    assert flagged
+    assert llm.schemas["bias"]["properties"]["rewordings"]["maxItems"] == len(flagged)
+
+
 def test_a_headline_the_body_does_not_report_becomes_a_mismatch_finding() -> None:
     def probe(messages: list[dict[str, str]]) -> dict[str, float]:
         question = messages[-1]["content"]

@@ -175,7 +175,7 @@ async def check_bias(
     chosen = flagged(mine, settings.max_flagged)
     draft, metrics = await call_stage(
         "bias",
-        BiasDraft,
+        BiasDraft.for_flagged(len(chosen)),
         article,
         llm=llm,
         snap_threshold=snap_threshold,
