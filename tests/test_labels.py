@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import numpy as np
 import pytest
 
+from pipeline.config import JudgmentSettings
 from pipeline.cues import cues
+from pipeline.ingest import RawDocument
 from pipeline.labels import Signals, label_sentences
-from pipeline.sentences import Segment
-from pipeline.stages.bias import flagged, sentence_finding, slanted
+from pipeline.sentences import Segment, segment
+from pipeline.stages.bias import check_bias, flagged, sentence_finding, slanted
+from pipeline.stages.clean import clean
 from schemas.sentence import Attribution, SentenceLabel, Span
+from tests.fakes import FakeLLM
 
 
 def _signals(
@@ -128,6 +134,41 @@ def test_findings_come_from_the_articles_voice_at_the_label_threshold() -> None:
     assert not slanted(quoted) and slanted(mild) and slanted(strong)
     assert not slanted(mild, strict=True) and slanted(strong, strict=True)
     assert [s.id for s in flagged([quoted, mild, strong], 1)] == [3]
+    assert [s.id for s in flagged([quoted, mild, strong], 4, strict=True)] == [3]
     findings = [sentence_finding(s, None) for s in flagged([quoted, mild, strong], 4)]
     assert [(f.sentence, f.severity.value) for f in findings] == [(2, "medium"), (3, "high")]
     assert findings[1].quote == strong.text
+
+
+@pytest.mark.parametrize(
+    ("shares", "overall", "found"),
+    [
+        ((0.9, 0.95), "neutral", [(3, "high")]),
+        ((0.1, 0.5), "slightly_slanted", [(2, "medium"), (3, "high")]),
+    ],
+)
+def test_a_neutral_article_gets_only_its_high_severity_findings(
+    shares: tuple[float, float], overall: str, found: list[tuple[int, str]]
+) -> None:
+    """Medium findings (label threshold) only where the verdict calls the article slanted."""
+    body = "The vote was held on Monday. The plan is a poor idea. The plan is a shameful betrayal."
+    article = clean(
+        RawDocument(id="t", source="t.txt", kind="text", content=f"Vote held\n\n{body}\n")
+    )
+    segments = segment(article)
+    scores = dict(zip([s.id for s in segments], (0.1, 0.6, 0.9), strict=True))
+    signals = [_signals(s.text, number=s.id, subjective=scores[s.id]) for s in segments]
+    sentences = label_sentences(signals, np.eye(len(signals), dtype=np.float32), 0.6)
+    llm = FakeLLM({"bias": [{"neutral_headline": "Vote held", "rewordings": []}]})
+    assessment, _ = asyncio.run(
+        check_bias(
+            article,
+            segments,
+            sentences,
+            llm=llm,
+            settings=JudgmentSettings(slant_shares=shares),
+            headline=[],
+        )
+    )
+    assert assessment.overall.value == overall
+    assert [(f.sentence, f.severity.value) for f in assessment.findings] == found

@@ -47,9 +47,10 @@ def slanted(sentence: Sentence, *, strict: bool = False) -> bool:
     return signals.subjective >= (signals.finding_threshold if strict else signals.threshold)
 
 
-def flagged(sentences: Sequence[Sentence], limit: int) -> list[Sentence]:
-    """The most subjective slanted sentences (at most ``limit``), in article order."""
-    found = [s for s in sentences if slanted(s)]
+def flagged(sentences: Sequence[Sentence], limit: int, *, strict: bool = False) -> list[Sentence]:
+    """The most subjective slanted sentences (at most ``limit``), in article order; with
+    ``strict``, only those at the finding threshold."""
+    found = [s for s in sentences if slanted(s, strict=strict)]
     ranked = sorted(found, key=lambda s: (-(s.signals.subjective if s.signals else 0), s.id))
     return sorted(ranked[:limit], key=lambda s: s.id)
 
@@ -169,10 +170,15 @@ async def check_bias(
     snap_threshold: float = 90.0,
 ) -> tuple[BiasAssessment, StageMetrics]:
     """Rewordings of the flagged sentences and a neutral headline in one model call; the
-    findings (with the headline's, checked beforehand) and the verdict by code."""
+    findings (with the headline's, checked beforehand) and the verdict by code. An article
+    the verdict calls neutral gets only its high-severity findings (at the finding
+    threshold); a slanted one also those at the label threshold."""
     ids = {s.id for s in segments}
     mine = [s for s in sentences if s.id in ids]
-    chosen = flagged(mine, settings.max_flagged)
+    overall, assessment = verdict(
+        mine, headline_findings(article, headline, None), settings.slant_shares
+    )
+    chosen = flagged(mine, settings.max_flagged, strict=overall is Slant.neutral)
     draft, metrics = await call_stage(
         "bias",
         BiasDraft.for_flagged(len(chosen)),
@@ -185,7 +191,6 @@ async def check_bias(
     neutral = {r.sentence: r.neutral for r in draft.rewordings}
     findings = headline_findings(article, headline, draft.neutral_headline)
     findings += [sentence_finding(s, neutral.get(s.id)) for s in chosen]
-    overall, assessment = verdict(mine, findings, settings.slant_shares)
     return BiasAssessment(
         headline_claims=headline,
         neutral_headline=draft.neutral_headline,
