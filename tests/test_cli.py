@@ -10,6 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from pipeline.cli import app
+from pipeline.run import LLM_STAGES
 from pipeline.server import weights_for
 from tests.conftest import REPLAY_API_BASE, SEEDS_DIR, make_vcr
 
@@ -82,13 +83,7 @@ def test_check_replays_a_seed_end_to_end(tmp_path: Path) -> None:
     assert "## Claims and their support" in result.stdout
     report = json.loads(out.read_text())
     assert report["article"]["id"] == SEED
-    assert [s["stage"] for s in report["stages"]] == [
-        "clean",
-        "summarize",
-        "claims",
-        "support",
-        "bias",
-    ]
+    assert [s["stage"] for s in report["stages"]] == ["clean", *LLM_STAGES]
     assert "newsaudit: summarize" in result.stderr.replace(f"{SEED}: ", "")
 
 
