@@ -152,9 +152,29 @@ def test_how_many_processes_a_run_gets(monkeypatch: pytest.MonkeyPatch) -> None:
         return processes.process_count(Job(settings, {}))
 
     monkeypatch.setattr(processes, "cores", lambda: 4)
-    assert count(concurrency=32) == 1  # at least 32 in flight per process
-    assert count(concurrency=33) == 2
+    assert count(concurrency=4) == 1  # at least 4 in flight per process
+    assert count(concurrency=5) == 2
     assert count(concurrency=1000) == 4  # the cores
     assert count(concurrency=3, processes=8) == 3  # never more than articles in flight
     assert count(concurrency=100, processes=8) == 8  # asked for
     assert count("embedded/qwen2.5-coder-1.5b", concurrency=100, processes=8) == 1
+
+
+def test_worker_processes_share_the_cores_between_their_blas_threads(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Two workers on two cores get one BLAS thread each (four threads on two cores cost
+    six times the CPU in the benchmark); a value the user set is kept."""
+    from pipeline.batch import processes
+
+    monkeypatch.setattr(processes, "cores", lambda: 4)
+    for name in processes.BLAS_THREADS:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("MKL_NUM_THREADS", "3")
+    processes.share_the_cores(2)
+    assert os.environ["OPENBLAS_NUM_THREADS"] == os.environ["OMP_NUM_THREADS"] == "2"
+    assert os.environ["MKL_NUM_THREADS"] == "3"
+    for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS"):
+        monkeypatch.delenv(name)
+    processes.share_the_cores(8)
+    assert os.environ["OPENBLAS_NUM_THREADS"] == "1"

@@ -34,9 +34,11 @@ from pipeline.ratelimit import SharedBudget
 START_METHOD = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
 
 
-# One process keeps about 100 articles in flight busy before its event loop saturates
-# (README, "Measurements"); below this many per process, more processes only cost start-up.
-IN_FLIGHT_PER_PROCESS = 32
+# The sentence judgments (the embedding model, the classifier) cost about 230 ms of CPU an
+# article, so one process saturates its core at about 250 articles a minute; two processes
+# already pay off at 8 in flight (README, "Measurements"). Below this many per process, more
+# processes only cost start-up.
+IN_FLIGHT_PER_PROCESS = 4
 
 
 def cores() -> int:
@@ -170,8 +172,21 @@ class Dispatcher:
             raise NewsauditError("every worker process exited; rerun to finish the batch")
 
 
+BLAS_THREADS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+def share_the_cores(processes: int) -> None:
+    """Each worker's numpy (the embedding model, the classifier) gets its share of the cores:
+    two workers with a BLAS thread per core each would run four threads on two cores. Set in
+    the environment the fork server starts with (it imports numpy afresh); a value the user
+    set is kept."""
+    for name in BLAS_THREADS:
+        os.environ.setdefault(name, str(max(1, cores() // processes)))
+
+
 async def run_processes(job: Job, source: str, writer: Writer, processes: int) -> None:
     """Audit every input of ``source`` not already done, in ``processes`` worker processes."""
+    share_the_cores(processes)
     context = multiprocessing.get_context(START_METHOD)
     if START_METHOD == "forkserver":
         context.set_forkserver_preload(["pipeline.batch.preload"])
