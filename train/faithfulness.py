@@ -34,7 +34,7 @@ import numpy as np
 from pipeline.citations import SentenceIndex
 from pipeline.config import load_settings
 from pipeline.embeddings import embedded_model
-from pipeline.metrics import summarize
+from pipeline.metrics import balanced_accuracy, summarize
 from pipeline.prompts import render_messages
 from pipeline.run import open_llm
 from pipeline.sentences import segment
@@ -47,7 +47,7 @@ from pipeline.stages.verify import (
     restates,
     retrieve,
 )
-from pipeline.subjectivity import feature_rows
+from pipeline.subjectivity import centred, feature_rows
 from schemas.article import Article
 from train.subjectivity import SEED
 
@@ -161,16 +161,12 @@ def out_of_fold(x: np.ndarray, y: np.ndarray, strata: np.ndarray) -> np.ndarray:
 
 def best_threshold(y: np.ndarray, scores: np.ndarray) -> float:
     """The threshold with the best balanced accuracy (ties: nearest 0.5)."""
-    from pipeline.metrics import balanced_accuracy
-
     return float(max(GRID, key=lambda t: (balanced_accuracy(y, scores >= t), -abs(t - 0.5))))
 
 
 def held_out(y: np.ndarray, scores: np.ndarray, sets: np.ndarray) -> dict[str, Any]:
     """The figures, each set thresholded on another: FactCC on SummEval's threshold and
     SummEval on FactCC's (together), XSumFaith on FactCC + SummEval's."""
-    from pipeline.subjectivity import centred
-
     factcc, summeval, xsum = (sets == n for n in SETS)
     cnn = factcc | summeval
     chosen = {
@@ -188,16 +184,10 @@ def held_out(y: np.ndarray, scores: np.ndarray, sets: np.ndarray) -> dict[str, A
             "macro_f1": " ".join(summary.macro_f1.render()),
             "auc": " ".join(summary.auc.render()),
             "best_balanced_accuracy_on_itself": round(
-                max(_ba(y[mask], scores[mask] >= t) for t in GRID), 3
+                max(balanced_accuracy(y[mask], scores[mask] >= t) for t in GRID), 3
             ),
         }
     return out
-
-
-def _ba(y: np.ndarray, preds: np.ndarray) -> float:
-    from pipeline.metrics import balanced_accuracy
-
-    return balanced_accuracy(y, preds)
 
 
 def exported(scaler: Any, model: Any, names: tuple[str, ...], threshold: float) -> dict[str, Any]:
