@@ -13,4 +13,4 @@ record:  ## re-record cassettes/ and regenerate examples/ against the embedded m
 	pytest tests/test_recorded_seeds.py --record -p no:cacheprovider
 
 gold:  ## recall of the recorded outputs on the gold file
-	python -m pipeline.evaluate tests/fixtures/gold_seeds.yaml examples/*.json
+	python -m pipeline.evaluation.gold tests/fixtures/gold_seeds.yaml examples/*.json

@@ -24,7 +24,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from pipeline.alignment import FEATURE_NAMES, alignment_signals, explain, feature_vector  # noqa: E402
+from pipeline.signals.alignment import FEATURE_NAMES, alignment_signals, explain, feature_vector  # noqa: E402
 
 DATASETS = ("factcc", "summeval", "xsumfaith")
 BINARY = ("numbers_missing", "dates_missing", "names_missing", "negation_mismatch")

@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from pipeline.batch import BatchRun  # noqa: E402
-from pipeline.config import BatchSettings, JudgmentSettings, Settings  # noqa: E402
+from pipeline.core.config import BatchSettings, JudgmentSettings, Settings  # noqa: E402
 from pipeline.run import LLM_STAGES  # noqa: E402
 from tests.fake_server import synthetic_records  # noqa: E402
 

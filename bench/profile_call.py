@@ -31,10 +31,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.batch_throughput import start_server  # noqa: E402
-from pipeline import llm as llm_module  # noqa: E402
-from pipeline import transport  # noqa: E402
 from pipeline.batch import BatchRun  # noqa: E402
-from pipeline.config import BatchSettings, Settings  # noqa: E402
+from pipeline.core.config import BatchSettings, Settings  # noqa: E402
+from pipeline.model import llm as llm_module  # noqa: E402
+from pipeline.model import transport  # noqa: E402
 from pipeline.run import LLM_STAGES  # noqa: E402
 from tests.fake_server import synthetic_records  # noqa: E402
 

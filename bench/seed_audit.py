@@ -21,9 +21,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from pipeline.config import load_settings  # noqa: E402
-from pipeline.ingest import read_document  # noqa: E402
+from pipeline.core.config import load_settings  # noqa: E402
 from pipeline.run import audit, open_llm, verify  # noqa: E402
+from pipeline.text.ingest import read_document  # noqa: E402
 
 STAGES = ("summarize", "claims", "support", "summary_check", "bias")
 

@@ -17,8 +17,8 @@ from newsaudit.auditor import Auditor, Result
 from newsaudit.frames import reports_frame
 from newsaudit.inputs import ArticleInput
 from pipeline import __version__
-from pipeline.config import Settings, load_settings
-from pipeline.errors import (
+from pipeline.core.config import Settings, load_settings
+from pipeline.core.errors import (
     ConfigError,
     InputError,
     NewsauditError,

@@ -17,12 +17,12 @@ from pydantic import ValidationError
 
 from newsaudit._loop import LoopThread
 from newsaudit.inputs import ArticleInput, Location, iter_items, to_document, to_statements
+from pipeline.batch.cache import run_fingerprint
 from pipeline.batch.inputs import Item
 from pipeline.batch.step import Job, article_key, error_record, open_step_llm
-from pipeline.cache import run_fingerprint
-from pipeline.config import Settings, load_settings
-from pipeline.errors import ConfigError, InputError
-from pipeline.ratelimit import RateLimiter
+from pipeline.core.config import Settings, load_settings
+from pipeline.core.errors import ConfigError, InputError
+from pipeline.model.ratelimit import RateLimiter
 from pipeline.run import audit, open_llm
 from pipeline.run import verify as run_verify
 from pipeline.stages import StructuredLLM
@@ -98,7 +98,7 @@ class Auditor:
     ``newsaudit check`` does; without them, newsaudit.toml and NEWSAUDIT_* variables apply.
     ``cache_dir`` keeps validated stage answers there, as the batch's stage cache does, so an
     article audited again makes no model call. ``llm`` uses an already-open model object
-    (``pipeline.llm.LLM``, or a test double) instead of opening one; its rate limits are then
+    (``pipeline.model.llm.LLM``, or a test double) instead of opening one; its rate limits are then
     its own. Calls on a closed Auditor raise ``RuntimeError``.
 
     Example:

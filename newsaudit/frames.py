@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypeAlias
 from pydantic import ValidationError
 
 from pipeline.batch.outputs import REPORTS
-from pipeline.errors import InputError, NewsauditError
+from pipeline.core.errors import InputError, NewsauditError
 from schemas.report import ArticleReport
 from schemas.sentence import Sentence, SentenceLabel
 

@@ -1,4 +1,4 @@
-"""What the facade accepts as an article, and how each kind is read (through pipeline.ingest).
+"""What the facade accepts as an article, and how each kind is read (through pipeline.text.ingest).
 
 An article is one of:
 
@@ -23,10 +23,16 @@ from pathlib import Path
 from typing import Any, TypeAlias
 
 from pipeline.batch.inputs import Item, input_paths, iter_inputs
-from pipeline.errors import InputError
-from pipeline.ingest import MAX_STATEMENTS, RawDocument, from_record, parse_document, read_document
+from pipeline.core.errors import InputError
+from pipeline.text.ingest import (
+    MAX_STATEMENTS,
+    RawDocument,
+    from_record,
+    parse_document,
+    read_document,
+)
 
-# A RawDocument (pipeline.ingest) passes through as it is.
+# A RawDocument (pipeline.text.ingest) passes through as it is.
 ArticleInput: TypeAlias = str | os.PathLike[str] | Mapping[str, Any] | RawDocument
 Location: TypeAlias = str | os.PathLike[str]
 

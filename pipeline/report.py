@@ -11,7 +11,7 @@ from pathlib import Path
 
 from jinja2 import Environment, StrictUndefined, select_autoescape
 
-from pipeline.quotes import normalize
+from pipeline.text.quotes import normalize
 from schemas.bias import BiasFinding
 from schemas.report import ArticleReport
 from schemas.sentence import Sentence, SentenceLabel

@@ -9,17 +9,15 @@ from datetime import UTC, datetime
 from typing import TypeVar
 
 from pipeline import __version__
-from pipeline.chunking import estimate_tokens, merge_metrics, split_segments
-from pipeline.citations import SentenceIndex
-from pipeline.config import Settings
-from pipeline.embeddings import embedded_model
-from pipeline.errors import InputError, NewsauditError
-from pipeline.ingest import RawDocument
-from pipeline.llm import LLM
-from pipeline.prompts import prompt_hash
-from pipeline.ratelimit import RateLimiter
-from pipeline.sentences import Segment, segment
-from pipeline.server import LocalServer
+from pipeline.core.config import Settings
+from pipeline.core.errors import InputError, NewsauditError
+from pipeline.model.llm import LLM
+from pipeline.model.prompts import prompt_hash
+from pipeline.model.ratelimit import RateLimiter
+from pipeline.model.server import LocalServer
+from pipeline.signals.citations import SentenceIndex
+from pipeline.signals.embeddings import embedded_model
+from pipeline.signals.subjectivity import embed_and_classify
 from pipeline.stages import StructuredLLM
 from pipeline.stages.bias import check_bias, check_headline, merge_bias
 from pipeline.stages.claims import build_claims, pick_claims
@@ -27,7 +25,9 @@ from pipeline.stages.clean import clean
 from pipeline.stages.summarize import ground_summary, merge_summaries, summarize
 from pipeline.stages.support import label_article, verdict_of
 from pipeline.stages.verify import check_statements
-from pipeline.subjectivity import embed_and_classify
+from pipeline.text.chunking import estimate_tokens, merge_metrics, split_segments
+from pipeline.text.ingest import RawDocument
+from pipeline.text.sentences import Segment, segment
 from schemas.article import Article
 from schemas.report import ArticleReport, ClaimAudit, StageMetrics
 from schemas.sentence import Sentence

@@ -22,12 +22,12 @@ import pytest
 import vcr
 import yaml
 
-from pipeline.config import Settings, load_settings
-from pipeline.ingest import read_document
-from pipeline.llm import LLM
+from pipeline.core.config import Settings, load_settings
+from pipeline.model.llm import LLM
+from pipeline.model.server import LocalServer, weights_for
 from pipeline.report import to_html, to_json, to_markdown
 from pipeline.run import audit
-from pipeline.server import LocalServer, weights_for
+from pipeline.text.ingest import read_document
 from schemas.report import ArticleReport
 from tests.fake_server import FakeServer
 

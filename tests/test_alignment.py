@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipeline.alignment import FEATURE_NAMES, alignment_signals, explain, feature_vector
-from pipeline.alignment_text import find_dates, find_numbers, split_sentences
+from pipeline.signals.alignment import FEATURE_NAMES, alignment_signals, explain, feature_vector
+from pipeline.text.lexical import find_dates, find_numbers, split_sentences
 
 EVIDENCE = (
     "Barack Obama visited London on Tuesday, March 5, 2019, his first trip since 2016. "

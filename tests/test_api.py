@@ -18,10 +18,10 @@ from typer.testing import CliRunner
 
 import newsaudit
 from newsaudit.inputs import to_document
-from pipeline.cli import app
-from pipeline.config import JudgmentSettings, Settings
-from pipeline.llm import LLM
-from pipeline.server import weights_for
+from pipeline.cli.main import app
+from pipeline.core.config import JudgmentSettings, Settings
+from pipeline.model.llm import LLM
+from pipeline.model.server import weights_for
 from schemas.report import StageMetrics
 from tests.conftest import CASSETTES, REPLAY_API_BASE, SEEDS_DIR, make_vcr
 from tests.fake_server import ALWAYS_FAIL_MARKER, PARAGRAPH, FakeServer, synthetic_records

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline.attribution import attribute
-from pipeline.sentences import segment
+from pipeline.signals.attribution import attribute
+from pipeline.text.sentences import segment
 from schemas.article import Article
 
 NAMED = [

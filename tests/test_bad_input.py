@@ -11,8 +11,8 @@ import pytest
 from typer.testing import CliRunner
 
 from pipeline.batch import BatchRun
-from pipeline.cli import app
-from pipeline.config import BatchSettings, Settings
+from pipeline.cli.main import app
+from pipeline.core.config import BatchSettings, Settings
 from tests.fake_server import FakeServer
 
 GERMAN = (

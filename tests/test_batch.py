@@ -23,7 +23,6 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from pipeline import prompts
 from pipeline.batch import (
     ERRORS,
     REPORTS,
@@ -34,12 +33,13 @@ from pipeline.batch import (
     iter_inputs,
     story_folder,
 )
-from pipeline.cli import EXIT_SOME_FAILED, app
-from pipeline.config import BatchSettings, JudgmentSettings, Settings
-from pipeline.llm import LLM
-from pipeline.ratelimit import RateLimiter
+from pipeline.cli.main import EXIT_SOME_FAILED, app
+from pipeline.core.config import BatchSettings, JudgmentSettings, Settings
+from pipeline.model import prompts
+from pipeline.model.llm import LLM
+from pipeline.model.ratelimit import RateLimiter
+from pipeline.model.server import weights_for
 from pipeline.run import PROMPTS
-from pipeline.server import weights_for
 from schemas.report import ArticleReport
 from schemas.story import StoryReport
 from tests.conftest import CASSETTES, REPLAY_API_BASE, ROOT, SEEDS, SEEDS_DIR, replay_settings
@@ -415,7 +415,7 @@ def test_progress_is_plain_lines_when_not_a_terminal() -> None:
     import io
 
     from pipeline.batch import BatchStats
-    from pipeline.progress import BatchProgress
+    from pipeline.cli.progress import BatchProgress
 
     stream = io.StringIO()
     stats = BatchStats(total=10, done=3, failed=1, skipped=2, in_flight=4, prompt_tokens=50)

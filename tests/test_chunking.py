@@ -7,13 +7,13 @@ import asyncio
 
 import pytest
 
-from pipeline.chunking import split_segments
-from pipeline.config import JudgmentSettings, Settings
-from pipeline.errors import InputError
-from pipeline.ingest import RawDocument
-from pipeline.llm import LLM
-from pipeline.sentences import segment
+from pipeline.core.config import JudgmentSettings, Settings
+from pipeline.core.errors import InputError
+from pipeline.model.llm import LLM
 from pipeline.stages.bias import merge_bias
+from pipeline.text.chunking import split_segments
+from pipeline.text.ingest import RawDocument
+from pipeline.text.sentences import segment
 from schemas.bias import BiasAssessment, BiasFinding, BiasKind, Severity, Slant
 from tests.fake_server import PARAGRAPH, FakeServer
 

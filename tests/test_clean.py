@@ -8,9 +8,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipeline.errors import InputError
-from pipeline.ingest import RawDocument, read_document
+from pipeline.core.errors import InputError
 from pipeline.stages.clean import clean, is_boilerplate, is_prose, iso_date
+from pipeline.text.ingest import RawDocument, read_document
 from tests.conftest import SEEDS, SEEDS_DIR
 
 

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from pipeline.cli import app
+from pipeline.cli.main import app
+from pipeline.model.server import weights_for
 from pipeline.run import LLM_STAGES
-from pipeline.server import weights_for
 from tests.conftest import REPLAY_API_BASE, SEEDS_DIR, make_vcr
 
 runner = CliRunner()

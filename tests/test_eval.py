@@ -15,22 +15,11 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from pipeline import scorers
-from pipeline.cli import app
-from pipeline.config import Settings
-from pipeline.errors import ConfigError, InputError, NewsauditError
-from pipeline.eval_rows import (
-    BiasRow,
-    EvalProgress,
-    FaithfulnessRow,
-    Row,
-    Scorer,
-    evaluate,
-    predict,
-    read_rows,
-    saved_predictions,
-)
-from pipeline.metrics import (
+from pipeline.cli.main import app
+from pipeline.core.config import Settings
+from pipeline.core.errors import ConfigError, InputError, NewsauditError
+from pipeline.evaluation import scorers
+from pipeline.evaluation.metrics import (
     Confusion,
     average_ranks,
     balanced_accuracy,
@@ -40,6 +29,17 @@ from pipeline.metrics import (
     render_summary,
     roc_auc,
     summarize,
+)
+from pipeline.evaluation.rows import (
+    BiasRow,
+    EvalProgress,
+    FaithfulnessRow,
+    Row,
+    Scorer,
+    evaluate,
+    predict,
+    read_rows,
+    saved_predictions,
 )
 
 # The 6-row case. threshold 0.5 -> preds T T T F F F.

@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 
-from pipeline.errors import NewsauditError, ProviderError, ValidationFailure
-from pipeline.ingest import RawDocument
-from pipeline.llm import LLM
+from pipeline.core.errors import NewsauditError, ProviderError, ValidationFailure
+from pipeline.model.llm import LLM
 from pipeline.run import audit
+from pipeline.text.ingest import RawDocument
 from schemas.report import ArticleReport
 from tests.fake_server import FakeServer, Fault, synthetic_records
 
@@ -20,7 +20,7 @@ DOC = RawDocument(id="a", source="test", kind="text", content=synthetic_records(
 
 
 def run(server: FakeServer, **settings: Any) -> ArticleReport:
-    from pipeline.config import Settings
+    from pipeline.core.config import Settings
 
     values: dict[str, Any] = {
         "model": "openai/fake-model",
@@ -80,7 +80,7 @@ def test_a_provider_that_always_times_out_fails_in_bounded_time(server: FakeServ
 
 
 def test_connection_refused_is_a_provider_error_naming_the_model() -> None:
-    from pipeline.config import Settings
+    from pipeline.core.config import Settings
 
     config = Settings(
         model="openai/fake-model",

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.errors import InputError
-from pipeline.ingest import read_document
+from pipeline.core.errors import InputError
+from pipeline.text.ingest import read_document
 
 
 def test_url_is_refused_clearly() -> None:

@@ -1,4 +1,4 @@
-"""From signals to labels: each rule of pipeline.labels, in order, with its score."""
+"""From signals to labels: each rule of pipeline.signals.labels, in order, with its score."""
 
 from __future__ import annotations
 
@@ -7,13 +7,13 @@ import asyncio
 import numpy as np
 import pytest
 
-from pipeline.config import JudgmentSettings
-from pipeline.cues import cues
-from pipeline.ingest import RawDocument
-from pipeline.labels import Signals, label_sentences
-from pipeline.sentences import Segment, segment
+from pipeline.core.config import JudgmentSettings
+from pipeline.signals.cues import cues
+from pipeline.signals.labels import Signals, label_sentences
 from pipeline.stages.bias import check_bias, flagged, sentence_finding, slanted
 from pipeline.stages.clean import clean
+from pipeline.text.ingest import RawDocument
+from pipeline.text.sentences import Segment, segment
 from schemas.sentence import Attribution, SentenceLabel, Span
 from tests.fakes import FakeLLM
 

@@ -11,10 +11,10 @@ import litellm
 import pytest
 from pydantic import BaseModel, field_validator
 
-from pipeline.config import load_settings
-from pipeline.errors import ConfigError, ProviderError
-from pipeline.llm import LLM, MODES, redact
-from pipeline.quotes import ArticleQuotes
+from pipeline.core.config import load_settings
+from pipeline.core.errors import ConfigError, ProviderError
+from pipeline.model.llm import LLM, MODES, redact
+from pipeline.text.quotes import ArticleQuotes
 from schemas.evidence import Quote, keep_valid_items
 
 
@@ -170,9 +170,9 @@ def test_redact_removes_secret_values(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_template_syntax_in_an_article_reaches_the_model_verbatim() -> None:
     """instructor renders messages as Jinja templates; an article's braces must survive it."""
-    from pipeline.config import Settings
-    from pipeline.ingest import RawDocument
+    from pipeline.core.config import Settings
     from pipeline.run import audit
+    from pipeline.text.ingest import RawDocument
     from tests.fake_server import FakeServer
 
     body = (
@@ -200,9 +200,9 @@ def test_template_syntax_in_an_article_reaches_the_model_verbatim() -> None:
 
 
 def test_cost_is_reported_for_a_priced_model_and_unknown_otherwise() -> None:
-    from pipeline.config import Settings
-    from pipeline.ingest import RawDocument
+    from pipeline.core.config import Settings
     from pipeline.run import audit
+    from pipeline.text.ingest import RawDocument
     from tests.fake_server import FakeServer, synthetic_records
 
     record = synthetic_records(1)[0]

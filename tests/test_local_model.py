@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.config import ServerSettings
-from pipeline.errors import SetupError
-from pipeline.local_model import WeightsSpec, assemble_weights, weights_path
-from pipeline.server import LocalServer
+from pipeline.core.config import ServerSettings
+from pipeline.core.errors import SetupError
+from pipeline.model.local_model import WeightsSpec, assemble_weights, weights_path
+from pipeline.model.server import LocalServer
 
 PARTS = [b"first part|", b"second part|", b"third"]
 
@@ -114,7 +114,7 @@ def test_the_sources_download_builds_nothing_but_the_named_sdist(
     """`--no-binary :all:` made pip compile cmake from source to read the sdist's metadata."""
     import subprocess
 
-    from pipeline import local_model
+    from pipeline.model import local_model
 
     seen: list[list[str]] = []
 

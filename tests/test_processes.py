@@ -17,8 +17,8 @@ from typing import Any
 import pytest
 
 from pipeline.batch import BatchRun
-from pipeline.config import BatchSettings, JudgmentSettings, Settings
-from pipeline.ratelimit import RateLimiter
+from pipeline.core.config import BatchSettings, JudgmentSettings, Settings
+from pipeline.model.ratelimit import RateLimiter
 from pipeline.run import open_llm
 from schemas.report import StageMetrics
 from tests.fake_server import FakeServer, synthetic_records

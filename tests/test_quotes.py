@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipeline.quotes import ArticleQuotes, normalize
+from pipeline.text.quotes import ArticleQuotes, normalize
 
 TEXT = (
     "NATO’s chief said:  “It’s normal if the war would have stopped, step by step.”\n\n"

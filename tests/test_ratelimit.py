@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from pipeline.ratelimit import Bucket, RateLimiter, SharedBudget
+from pipeline.model.ratelimit import Bucket, RateLimiter, SharedBudget
 
 NOW = time.monotonic() + 1000.0  # a fixed "now" ahead of the real clock
 

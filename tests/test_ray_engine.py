@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from pipeline.batch import BatchRun
-from pipeline.config import BatchSettings, JudgmentSettings, Settings
+from pipeline.core.config import BatchSettings, JudgmentSettings, Settings
 from tests.conftest import SEEDS, SEEDS_DIR
 from tests.fake_server import FakeServer, synthetic_records
 

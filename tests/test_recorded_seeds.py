@@ -13,9 +13,9 @@ from typing import Any
 
 import yaml
 
-from pipeline.evaluate import overlaps, score
-from pipeline.quotes import normalize
+from pipeline.evaluation.gold import overlaps, score
 from pipeline.run import LLM_STAGES
+from pipeline.text.quotes import normalize
 from schemas.bias import BiasKind
 from schemas.report import ArticleReport
 from schemas.sentence import SentenceLabel

@@ -9,10 +9,10 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from pipeline.cli import app
-from pipeline.config import load_settings
-from pipeline.eval_rows import BiasRow, FaithfulnessRow
-from pipeline.scorers import make_scorer
+from pipeline.cli.main import app
+from pipeline.core.config import load_settings
+from pipeline.evaluation.rows import BiasRow, FaithfulnessRow
+from pipeline.evaluation.scorers import make_scorer
 from tests.fake_server import FakeServer
 from tests.fakes import FakeLLM
 

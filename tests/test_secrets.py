@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from pipeline.cli import app
+from pipeline.cli.main import app
 from tests.fake_server import FakeServer, Fault, synthetic_records
 
 FAKE_KEY = "sk-test-Zq8LmN3vR7tY2wX9pK4sD6fG1hJ5"

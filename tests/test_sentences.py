@@ -7,8 +7,8 @@ from itertools import pairwise
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipeline.chunking import estimate_tokens, split_segments
-from pipeline.sentences import numbered_text, segment, whole
+from pipeline.text.chunking import estimate_tokens, split_segments
+from pipeline.text.sentences import numbered_text, segment, whole
 from schemas.article import Article
 
 WORDS = st.sampled_from(

@@ -13,14 +13,14 @@ import pytest
 from pydantic import ValidationError
 from typer.testing import CliRunner
 
-from pipeline.cli import app
-from pipeline.config import StorySettings
-from pipeline.embeddings import MiniLM
-from pipeline.llm import LLM
-from pipeline.local_model import embedding_dir
+from pipeline.cli.main import app
+from pipeline.core.config import StorySettings
+from pipeline.model.llm import LLM
+from pipeline.model.local_model import embedding_dir
 from pipeline.report import story_to_html, story_to_markdown, write_story
+from pipeline.signals.embeddings import MiniLM
+from pipeline.signals.story_matching import TIE, candidate_groups, most_central, ranked, reaches
 from pipeline.stages.story import compare_story, title_details
-from pipeline.story_matching import TIE, candidate_groups, most_central, ranked, reaches
 from schemas.claims import Claim
 from schemas.report import ArticleReport, ClaimAudit
 from schemas.story import CrossClaim, StoryReport

@@ -9,11 +9,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pipeline.attribution import attribute, quoted_share
-from pipeline.cues import cues
-from pipeline.metrics import macro_f1
-from pipeline.sentences import whole
-from pipeline.subjectivity import (
+from pipeline.evaluation.metrics import macro_f1
+from pipeline.signals.attribution import attribute, quoted_share
+from pipeline.signals.cues import cues
+from pipeline.signals.subjectivity import (
     centred,
     classifier,
     combination,
@@ -21,6 +20,7 @@ from pipeline.subjectivity import (
     signal_values,
     subjective,
 )
+from pipeline.text.sentences import whole
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "newssd-eng"
 # The figures the README states for the NewsSD-ENG test split (n = 219).

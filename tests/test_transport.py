@@ -8,7 +8,7 @@ from typing import Any
 import litellm
 import pytest
 
-from pipeline.transport import ClientPool, LiteLLMTransport, OpenAICompatible, open_transport
+from pipeline.model.transport import ClientPool, LiteLLMTransport, OpenAICompatible, open_transport
 from tests.fake_server import FakeServer
 
 MESSAGES = [{"role": "system", "content": "be exact"}, {"role": "user", "content": "summarise"}]

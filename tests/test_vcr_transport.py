@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 import vcr
 
-from pipeline.config import load_settings
-from pipeline.errors import ProviderError
-from pipeline.llm import LLM
+from pipeline.core.config import load_settings
+from pipeline.core.errors import ProviderError
+from pipeline.model.llm import LLM
 from schemas.summary import SummaryDraft
 
 ANSWER = {"points": [{"text": "a", "sentences": [1]}] * 2, "neutral_title": "t"}

@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from pipeline.cli import app
-from pipeline.config import load_settings
-from pipeline.errors import InputError
-from pipeline.ingest import RawDocument, parse_statements
+from pipeline.cli.main import app
+from pipeline.core.config import load_settings
+from pipeline.core.errors import InputError
 from pipeline.run import verify
+from pipeline.text.ingest import RawDocument, parse_statements
 from schemas.verification import Support
 from tests.fake_server import FakeServer
 from tests.fakes import FakeLLM

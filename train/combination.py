@@ -27,15 +27,13 @@ from typing import Any
 
 import numpy as np
 
-from pipeline.attribution import attribute, quoted_share
-from pipeline.config import load_settings
-from pipeline.cues import cues
-from pipeline.embeddings import embedded_model
-from pipeline.metrics import roc_auc
+from pipeline.core.config import load_settings
+from pipeline.evaluation.metrics import roc_auc
 from pipeline.run import open_llm
-from pipeline.sentences import whole
-from pipeline.stages.support import probe_messages
-from pipeline.subjectivity import (
+from pipeline.signals.attribution import attribute, quoted_share
+from pipeline.signals.cues import cues
+from pipeline.signals.embeddings import embedded_model
+from pipeline.signals.subjectivity import (
     BASE_FEATURES,
     MODEL_FEATURES,
     MODEL_OPTIONS,
@@ -47,6 +45,8 @@ from pipeline.subjectivity import (
     phrase_of,
     signal_values,
 )
+from pipeline.stages.support import probe_messages
+from pipeline.text.sentences import whole
 from schemas.article import Article
 from train.subjectivity import SEED, best_threshold, load
 
@@ -187,7 +187,7 @@ def precise_threshold(y: np.ndarray, scores: np.ndarray, floor: float) -> float:
 def production_scores(rows: list[Any], fitted: dict[str, Any]) -> np.ndarray:
     """Scores as the pipeline gives them: the model's variant for own-voice rows that have
     the model's answer, the fallback for the others."""
-    from pipeline.subjectivity import LogisticModel
+    from pipeline.signals.subjectivity import LogisticModel
 
     def model(part: dict[str, Any]) -> LogisticModel:
         return LogisticModel(
@@ -208,7 +208,7 @@ def production_scores(rows: list[Any], fitted: dict[str, Any]) -> np.ndarray:
 
 def main() -> None:
     """Fit both variants, score the test split, write pipeline/data/combination.json."""
-    from pipeline.metrics import balanced_accuracy, macro_f1
+    from pipeline.evaluation.metrics import balanced_accuracy, macro_f1
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=Path("data/newssd-eng"))

@@ -31,13 +31,13 @@ from typing import Any
 
 import numpy as np
 
-from pipeline.citations import SentenceIndex
-from pipeline.config import load_settings
-from pipeline.embeddings import embedded_model
-from pipeline.metrics import balanced_accuracy, summarize
-from pipeline.prompts import render_messages
+from pipeline.core.config import load_settings
+from pipeline.evaluation.metrics import balanced_accuracy, summarize
+from pipeline.model.prompts import render_messages
 from pipeline.run import open_llm
-from pipeline.sentences import segment
+from pipeline.signals.citations import SentenceIndex
+from pipeline.signals.embeddings import embedded_model
+from pipeline.signals.subjectivity import centred, feature_rows
 from pipeline.stages.verify import (
     FEATURES,
     MODEL_FEATURES,
@@ -47,7 +47,7 @@ from pipeline.stages.verify import (
     restates,
     retrieve,
 )
-from pipeline.subjectivity import centred, feature_rows
+from pipeline.text.sentences import segment
 from schemas.article import Article
 from train.subjectivity import SEED
 
@@ -191,7 +191,7 @@ def held_out(y: np.ndarray, scores: np.ndarray, sets: np.ndarray) -> dict[str, A
 
 
 def exported(scaler: Any, model: Any, names: tuple[str, ...], threshold: float) -> dict[str, Any]:
-    """Weights on the raw features (the scaler folded in), for pipeline.subjectivity."""
+    """Weights on the raw features (the scaler folded in), for pipeline.signals.subjectivity."""
     coef = model.coef_[0] / scaler.scale_
     intercept = model.intercept_[0] - float(np.sum(model.coef_[0] * scaler.mean_ / scaler.scale_))
     return {

@@ -22,8 +22,8 @@ from typing import Any
 
 import numpy as np
 
-from pipeline.embeddings import embedded_model
-from pipeline.metrics import balanced_accuracy, macro_f1, roc_auc
+from pipeline.evaluation.metrics import balanced_accuracy, macro_f1, roc_auc
+from pipeline.signals.embeddings import embedded_model
 
 SEED = 0
 C_GRID = (0.001, 0.003, 0.01, 0.03, 0.1)

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pipeline.errors import InputError, NewsauditError
-from pipeline.ingest import RawDocument, decode, from_record, parse_document
+from pipeline.core.errors import InputError, NewsauditError
+from pipeline.text.ingest import RawDocument, decode, from_record, parse_document
 
 FILE_SUFFIXES = {".txt", ".text", ".html", ".htm", ".xhtml", ".json", ".jsonl", ".parquet"}
 GLOB_CHARS = set("*?[")

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from pipeline.batch.inputs import Item, iter_inputs
 from pipeline.batch.outputs import Writer
 from pipeline.batch.step import Job, open_step_llm, process_item
-from pipeline.ratelimit import RateLimiter
+from pipeline.model.ratelimit import RateLimiter
 from pipeline.stages import StructuredLLM
 
 

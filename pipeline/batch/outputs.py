@@ -17,7 +17,7 @@ from typing import Any
 from pipeline.batch.inputs import pyarrow_parquet
 from pipeline.batch.stats import BatchStats
 from pipeline.batch.step import Outcome
-from pipeline.errors import NewsauditError
+from pipeline.core.errors import NewsauditError
 from schemas.report import ArticleReport
 
 REPORTS, ERRORS, SUMMARY = "reports.jsonl", "errors.jsonl", "summary.json"

@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 
 import pipeline.batch.worker  # noqa: F401  (the workers' code, imported once)
-from pipeline import llm, transport
+from pipeline.model import llm, transport
 from pipeline.stages.clean import detect_language
 from schemas.bias import BiasDraft
 from schemas.claims import ClaimPicks

@@ -26,8 +26,8 @@ from pipeline.batch import worker
 from pipeline.batch.inputs import Item, iter_inputs
 from pipeline.batch.outputs import Writer
 from pipeline.batch.step import Job, admit, error_record
-from pipeline.errors import NewsauditError
-from pipeline.ratelimit import SharedBudget
+from pipeline.core.errors import NewsauditError
+from pipeline.model.ratelimit import SharedBudget
 
 # A clean, thread-free parent for every worker, with the imports done once (spawn where a
 # platform has no fork server).

@@ -22,14 +22,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from pipeline.batch.cache import run_fingerprint
 from pipeline.batch.inputs import Item, file_item, input_paths, jsonl_item, record_item
 from pipeline.batch.outputs import Writer
 from pipeline.batch.processes import shares
 from pipeline.batch.step import Job, Outcome, admit, audit_item, error_record, open_step_llm
-from pipeline.cache import run_fingerprint
-from pipeline.config import Settings
-from pipeline.errors import ConfigError, NewsauditError
-from pipeline.ratelimit import RateLimiter
+from pipeline.core.config import Settings
+from pipeline.core.errors import ConfigError, NewsauditError
+from pipeline.model.ratelimit import RateLimiter
 
 
 def import_ray() -> Any:

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from pipeline.batch.cache import run_fingerprint
 from pipeline.batch.inputs import count_inputs
 from pipeline.batch.local import run_local
 from pipeline.batch.outputs import PARQUET, REPORTS, SUMMARY, Writer, write_parquet
@@ -15,8 +16,7 @@ from pipeline.batch.processes import process_count, run_processes
 from pipeline.batch.stats import BatchStats, summary, write_json
 from pipeline.batch.step import Job, LLMFactory
 from pipeline.batch.stories import compare_stories
-from pipeline.cache import run_fingerprint
-from pipeline.config import Settings
+from pipeline.core.config import Settings
 from pipeline.run import open_llm
 
 

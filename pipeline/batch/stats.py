@@ -13,10 +13,10 @@ from pathlib import Path
 from typing import Any
 
 from pipeline import __version__
-from pipeline.chunking import METRIC_COUNTS
-from pipeline.config import Settings
-from pipeline.prompts import prompt_hash
+from pipeline.core.config import Settings
+from pipeline.model.prompts import prompt_hash
 from pipeline.run import PROMPTS
+from pipeline.text.chunking import METRIC_COUNTS
 
 
 @dataclass

@@ -11,16 +11,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from pipeline.batch.cache import CachedLLM, StageCache, digest
 from pipeline.batch.inputs import Item
-from pipeline.cache import CachedLLM, StageCache, digest
-from pipeline.config import Settings
-from pipeline.errors import InputError
-from pipeline.ingest import RawDocument
-from pipeline.llm import describe_failure
-from pipeline.prompts import prompt_hash
-from pipeline.ratelimit import RateLimiter
+from pipeline.core.config import Settings
+from pipeline.core.errors import InputError
+from pipeline.model.llm import describe_failure
+from pipeline.model.prompts import prompt_hash
+from pipeline.model.ratelimit import RateLimiter
 from pipeline.run import PROMPTS, audit, open_llm
 from pipeline.stages import StructuredLLM
+from pipeline.text.ingest import RawDocument
 from schemas.report import StageMetrics
 
 ERROR_TYPES = {

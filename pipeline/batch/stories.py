@@ -10,9 +10,9 @@ from typing import Any
 
 from pipeline.batch.outputs import REPORTS, JsonLines
 from pipeline.batch.step import LLMFactory
-from pipeline.config import Settings
-from pipeline.llm import describe_failure
-from pipeline.ratelimit import RateLimiter
+from pipeline.core.config import Settings
+from pipeline.model.llm import describe_failure
+from pipeline.model.ratelimit import RateLimiter
 from pipeline.report import write_story
 from pipeline.stages import StructuredLLM
 from pipeline.stages.story import compare_story

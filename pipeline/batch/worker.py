@@ -20,10 +20,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from pipeline.batch.cache import run_fingerprint
 from pipeline.batch.step import Job, LLMFactory, audit_item, open_step_llm
-from pipeline.cache import run_fingerprint
-from pipeline.config import Settings
-from pipeline.ratelimit import SharedBudget
+from pipeline.core.config import Settings
+from pipeline.model.ratelimit import SharedBudget
 from pipeline.stages import StructuredLLM
 
 HEADER = struct.Struct("!I")

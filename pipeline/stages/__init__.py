@@ -7,9 +7,9 @@ from typing import Any, Protocol, TypeVar
 
 from pydantic import BaseModel
 
-from pipeline.prompts import prompt_hash, render_messages, schema_guide
-from pipeline.quotes import ArticleQuotes
-from pipeline.sentences import Segment, numbered_text, segment
+from pipeline.model.prompts import prompt_hash, render_messages, schema_guide
+from pipeline.text.quotes import ArticleQuotes
+from pipeline.text.sentences import Segment, numbered_text, segment
 from schemas.article import Article
 from schemas.report import StageMetrics
 
@@ -17,7 +17,8 @@ T = TypeVar("T", bound=BaseModel)
 
 
 class StructuredLLM(Protocol):
-    """What stages need of an llm: one validated structured call (pipeline.llm.LLM, or a fake)."""
+    """What stages need of an llm: one validated structured call (pipeline.model.llm.LLM, or a
+    fake)."""
 
     async def structured(
         self,

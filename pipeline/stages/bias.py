@@ -13,11 +13,11 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from pipeline.citations import SentenceIndex
-from pipeline.config import JudgmentSettings
-from pipeline.sentences import Segment
+from pipeline.core.config import JudgmentSettings
+from pipeline.signals.citations import SentenceIndex
 from pipeline.stages import StructuredLLM, call_stage
 from pipeline.stages.verify import check_statements
+from pipeline.text.sentences import Segment
 from schemas.article import Article
 from schemas.bias import (
     BiasAssessment,

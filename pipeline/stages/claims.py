@@ -8,9 +8,9 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from pipeline.citations import SentenceIndex, repoint_all
-from pipeline.sentences import Segment
+from pipeline.signals.citations import SentenceIndex, repoint_all
 from pipeline.stages import StructuredLLM, call_stage
+from pipeline.text.sentences import Segment
 from schemas.article import Article
 from schemas.claims import Claim, ClaimPick, ClaimPicks, ClaimType
 from schemas.report import StageMetrics
@@ -35,7 +35,7 @@ async def pick_claims(
     snap_threshold: float = 90.0,
 ) -> tuple[list[ClaimPick], StageMetrics]:
     """The model's check-worthy sentences (each once), in order; a pick whose claim another
-    sentence says clearly better is moved to that sentence (``pipeline.citations``)."""
+    sentence says clearly better is moved to that sentence (``pipeline.signals.citations``)."""
     result, metrics = await call_stage(
         "claims",
         ClaimPicks,

@@ -15,8 +15,8 @@ from functools import cache
 import trafilatura
 from py3langid.langid import MODEL_FILE, LanguageIdentifier
 
-from pipeline.errors import InputError
-from pipeline.ingest import RawDocument
+from pipeline.core.errors import InputError
+from pipeline.text.ingest import RawDocument
 from schemas.article import Article
 
 BOILERPLATE = [

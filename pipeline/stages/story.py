@@ -23,11 +23,9 @@ from typing import Any
 
 import numpy as np
 
-from pipeline.chunking import merge_metrics
-from pipeline.config import StorySettings
-from pipeline.prompts import prompt_hash, render_messages, schema_guide
-from pipeline.stages import StructuredLLM, call_stage
-from pipeline.story_matching import (
+from pipeline.core.config import StorySettings
+from pipeline.model.prompts import prompt_hash, render_messages, schema_guide
+from pipeline.signals.story_matching import (
     NEAR_IDENTICAL,
     Fact,
     candidate_groups,
@@ -36,6 +34,8 @@ from pipeline.story_matching import (
     reaches,
     similarities,
 )
+from pipeline.stages import StructuredLLM, call_stage
+from pipeline.text.chunking import merge_metrics
 from schemas.bias import BiasKind
 from schemas.report import ArticleReport, StageMetrics
 from schemas.story import (

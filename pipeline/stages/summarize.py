@@ -8,11 +8,11 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from pipeline.chunking import merge_metrics
-from pipeline.citations import SentenceIndex, repoint_all
-from pipeline.sentences import Segment
+from pipeline.signals.citations import SentenceIndex, repoint_all
 from pipeline.stages import StructuredLLM, call_stage
 from pipeline.stages.verify import check_statements
+from pipeline.text.chunking import merge_metrics
+from pipeline.text.sentences import Segment
 from schemas.article import Article
 from schemas.report import StageMetrics
 from schemas.sentence import Sentence, SentenceLabel
@@ -31,7 +31,7 @@ async def summarize(
     snap_threshold: float = 90.0,
 ) -> tuple[Summary, StageMetrics]:
     """Summarise one article (or one part of a long one) in one model call; each point's
-    citations are checked against its words (``pipeline.citations``)."""
+    citations are checked against its words (``pipeline.signals.citations``)."""
     draft, metrics = await call_stage(
         "summarize",
         SummaryDraft,

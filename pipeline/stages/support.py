@@ -1,10 +1,10 @@
 """Stage 4, support: every body sentence labelled, with a score and the signals behind it.
 
-Attribution comes from the sentence's structure (pipeline.attribution), subjective wording
-from a trained classifier and word cues (pipeline.subjectivity, pipeline.cues), and the
-model answers one short question per sentence in the article's own voice (which kind of
+Attribution comes from the sentence's structure (pipeline.signals.attribution), subjective wording
+from a trained classifier and word cues (pipeline.signals.subjectivity, pipeline.signals.cues),
+and the model answers one short question per sentence in the article's own voice (which kind of
 sentence it is, read from the log-probabilities of the answer's first token; local servers)
-or judges them all in one structured call (hosted providers). pipeline.labels turns the
+or judges them all in one structured call (hosted providers). pipeline.signals.labels turns the
 signals into labels.
 """
 
@@ -12,15 +12,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from pipeline.attribution import attribute, quoted_share
-from pipeline.chunking import merge_metrics
-from pipeline.config import Settings
-from pipeline.cues import cues
-from pipeline.labels import Signals, label_sentences
-from pipeline.prompts import prompt_hash, render_messages
-from pipeline.sentences import Segment, numbered_text
-from pipeline.stages import StructuredLLM, call_stage
-from pipeline.subjectivity import (
+from pipeline.core.config import Settings
+from pipeline.model.prompts import prompt_hash, render_messages
+from pipeline.signals.attribution import attribute, quoted_share
+from pipeline.signals.cues import cues
+from pipeline.signals.labels import Signals, label_sentences
+from pipeline.signals.subjectivity import (
     MODEL_OPTIONS,
     Phrase,
     Scored,
@@ -28,6 +25,9 @@ from pipeline.subjectivity import (
     signal_values,
     subjective,
 )
+from pipeline.stages import StructuredLLM, call_stage
+from pipeline.text.chunking import merge_metrics
+from pipeline.text.sentences import Segment, numbered_text
 from schemas.article import Article
 from schemas.report import StageMetrics
 from schemas.sentence import Attribution, Sentence, SentenceLabel, Span

@@ -2,7 +2,7 @@
 
 For each statement: the article sentences that best match it (all-MiniLM-L6-v2 cosine, plus
 any sentences it cites), cheap alignment checks against those sentences and the whole article
-(numbers, dates, names, negation, novel content: pipeline.alignment), and the model's
+(numbers, dates, names, negation, novel content: pipeline.signals.alignment), and the model's
 probability that the sentences support it, contradict it or do not say it (one one-letter
 question per statement, read from log-probabilities; providers without them judge all the
 statements in one structured call). A logistic regression fitted on FactCC, SummEval and
@@ -21,12 +21,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from pipeline.alignment import FEATURE_NAMES, alignment_signals, explain, feature_vector
-from pipeline.chunking import merge_metrics
-from pipeline.citations import SentenceIndex
-from pipeline.prompts import prompt_hash, render_messages, schema_guide
+from pipeline.model.prompts import prompt_hash, render_messages, schema_guide
+from pipeline.signals.alignment import FEATURE_NAMES, alignment_signals, explain, feature_vector
+from pipeline.signals.citations import SentenceIndex
+from pipeline.signals.subjectivity import PROBABILITY_FLOOR, LogisticModel, load_combination
 from pipeline.stages import StructuredLLM
-from pipeline.subjectivity import PROBABILITY_FLOOR, LogisticModel, load_combination
+from pipeline.text.chunking import merge_metrics
 from schemas.report import StageMetrics
 from schemas.verification import StatementCheck, StatementJudgments, Support
 
@@ -182,7 +182,7 @@ async def check_statements(
 ) -> tuple[list[StatementCheck], StageMetrics]:
     """Every statement checked against the article whose sentences ``index`` holds; ``mode``
     is how the model is asked (logprobs, batch, off)."""
-    from pipeline.embeddings import embedded_model
+    from pipeline.signals.embeddings import embedded_model
 
     vectors = embedded_model().embed(list(statements))
     cites = cited or [[] for _ in statements]

@@ -1,6 +1,6 @@
 """Lexical layer of the alignment checks: sentences, tokens, stems, numbers and dates.
 
-Regex-only helpers for `pipeline.alignment`; text is folded first (diacritics, quote marks,
+Regex-only helpers for `pipeline.signals.alignment`; text is folded first (diacritics, quote marks,
 clitics that tokenisers split off), so the statement and its evidence are read the same way.
 """
 

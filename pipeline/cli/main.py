@@ -15,14 +15,14 @@ from typing import Annotated
 import typer
 
 from pipeline.batch import BatchRun, BatchStats
-from pipeline.cli_common import ApiBaseOpt, ConfigOpt, Format, ModelOpt, err, fail, settings_from
-from pipeline.cli_judge import register
-from pipeline.config import Settings
-from pipeline.errors import NewsauditError
-from pipeline.ingest import RawDocument, read_document
-from pipeline.llm import LLM, describe_failure
-from pipeline.local_model import DEFAULT_WEIGHTS, setup_local
-from pipeline.progress import BatchProgress
+from pipeline.cli.common import ApiBaseOpt, ConfigOpt, Format, ModelOpt, err, fail, settings_from
+from pipeline.cli.judge import register
+from pipeline.cli.progress import BatchProgress
+from pipeline.core.config import Settings
+from pipeline.core.errors import NewsauditError
+from pipeline.model.llm import LLM, describe_failure
+from pipeline.model.local_model import DEFAULT_WEIGHTS, setup_local
+from pipeline.model.server import LocalServer
 from pipeline.report import (
     story_to_markdown,
     to_html,
@@ -31,8 +31,8 @@ from pipeline.report import (
     write_story,
 )
 from pipeline.run import audit, open_llm
-from pipeline.server import LocalServer
 from pipeline.stages.story import compare_story
+from pipeline.text.ingest import RawDocument, read_document
 from schemas.report import ArticleReport
 from schemas.story import StoryReport
 
@@ -315,4 +315,4 @@ if __name__ == "__main__":  # pragma: no cover
     app()
 
 
-register(app)  # verify and eval, after the commands above (pipeline/cli_judge.py)
+register(app)  # verify and eval, after the commands above (pipeline/cli/judge.py)

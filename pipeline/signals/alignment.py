@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from itertools import chain, pairwise
 
-from pipeline.alignment_text import (
+from pipeline.text.lexical import (
     NON_CONTENT,
     STOPWORDS,
     TOKEN_RE,

@@ -1,4 +1,4 @@
-"""The only module that touches instructor (and, with pipeline.transport, litellm): validated
+"""The only module that touches instructor (and, with pipeline.model.transport, litellm): validated
 structured output, two retries.
 
 - Transport faults (429, 5xx, timeouts, connection errors) are retried by tenacity with jittered
@@ -9,7 +9,7 @@ structured output, two retries.
   at temperature 0 does not repeat itself. When the budget is spent the last answer is salvaged:
   items that still fail validation are dropped and counted. Messages are sent as rendered:
   instructor's Jinja templating of messages is not used (it would re-render article text).
-- Calls are async on the run's event loop (``pipeline.transport``), no worker threads.
+- Calls are async on the run's event loop (``pipeline.model.transport``), no worker threads.
 """
 
 from __future__ import annotations
@@ -42,10 +42,10 @@ from tenacity import (
     wait_random_exponential,
 )
 
-from pipeline.config import Settings
-from pipeline.errors import ConfigError, NewsauditError, ProviderError, ValidationFailure
-from pipeline.ratelimit import RateLimiter, estimate_message_tokens
-from pipeline.transport import Transport, open_transport, price_per_token
+from pipeline.core.config import Settings
+from pipeline.core.errors import ConfigError, NewsauditError, ProviderError, ValidationFailure
+from pipeline.model.ratelimit import RateLimiter, estimate_message_tokens
+from pipeline.model.transport import Transport, open_transport, price_per_token
 from schemas.report import StageMetrics
 
 litellm.suppress_debug_info = True

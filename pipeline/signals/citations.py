@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from pipeline.sentences import Segment
+from pipeline.text.sentences import Segment
 
 MARGIN = 0.1  # how much closer another sentence must be to take the citation
 FLOOR = 0.5  # the least similarity at which a sentence can be said to say it
@@ -65,7 +65,7 @@ def repoint_all(
     texts: Sequence[str], cited: Sequence[Sequence[int]], index: SentenceIndex, shown: set[int]
 ) -> tuple[list[list[int]], list[str]]:
     """``repoint`` for several texts at once (one embedding pass)."""
-    from pipeline.embeddings import embedded_model
+    from pipeline.signals.embeddings import embedded_model
 
     if not texts:
         return [], []

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from pipeline.sentences import Segment
+from pipeline.text.sentences import Segment
 from schemas.report import StageMetrics
 
 CHARS_PER_TOKEN = 4  # provider-independent; exact counts would need each model's tokenizer

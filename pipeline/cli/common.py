@@ -9,9 +9,9 @@ from typing import Annotated
 
 import typer
 
-from pipeline.config import Settings, load_settings
-from pipeline.errors import NewsauditError
-from pipeline.llm import describe_failure
+from pipeline.core.config import Settings, load_settings
+from pipeline.core.errors import NewsauditError
+from pipeline.model.llm import describe_failure
 
 
 class Format(StrEnum):

@@ -4,8 +4,8 @@
   slanted or subjective sentence) and ``{"id", "document", "claim", "label"}`` for
   ``faithfulness`` (label true = the document supports the claim). Other fields are ignored.
 - Scorer: an async callable given a chunk of rows, returning one score in [0, 1] per row, the
-  probability that its label is true (``pipeline.scorers`` holds the real ones). Chunks are
-  scored one after another; a scorer may work on the rows of its chunk concurrently.
+  probability that its label is true (``pipeline.evaluation.scorers`` holds the real ones).
+  Chunks are scored one after another; a scorer may work on the rows of its chunk concurrently.
 - Output: one ``{"id", "score", "pred"}`` line per row, appended and flushed chunk by chunk.
   Rerunning skips the ids already there (a torn last line from a killed run is cut), so one
   output file belongs to one task and one model: use a new file for another model.
@@ -36,8 +36,8 @@ from rich.progress import (
 )
 
 from pipeline.batch import JsonLines
-from pipeline.errors import ConfigError, InputError, NewsauditError
-from pipeline.metrics import EvalSummary, summarize
+from pipeline.core.errors import ConfigError, InputError, NewsauditError
+from pipeline.evaluation.metrics import EvalSummary, summarize
 
 NonEmpty = Annotated[str, StringConstraints(min_length=1)]
 

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipeline.errors import SetupError
+from pipeline.core.errors import SetupError
 
 LLAMA_CPP_SDIST = "llama-cpp-python==0.3.36"
 CMAKE_FLAGS = [

@@ -14,7 +14,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
-from pipeline.errors import ConfigError
+from pipeline.core.errors import ConfigError
 
 EMBEDDED_PREFIX = "embedded/"
 DEFAULT_CONFIG_FILE = "newsaudit.toml"

@@ -10,17 +10,17 @@ from typing import Annotated
 
 import typer
 
-from pipeline.cli_common import ApiBaseOpt, ConfigOpt, Format, ModelOpt, err, fail, settings_from
-from pipeline.config import Settings
-from pipeline.errors import ConfigError, InputError, NewsauditError
-from pipeline.eval_rows import EvalProgress, Row, evaluate, read_rows
-from pipeline.ingest import read_document, read_statements
-from pipeline.llm import LLM
-from pipeline.metrics import EvalSummary, render_summary
+from pipeline.cli.common import ApiBaseOpt, ConfigOpt, Format, ModelOpt, err, fail, settings_from
+from pipeline.core.config import Settings
+from pipeline.core.errors import ConfigError, InputError, NewsauditError
+from pipeline.evaluation.metrics import EvalSummary, render_summary
+from pipeline.evaluation.rows import EvalProgress, Row, evaluate, read_rows
+from pipeline.evaluation.scorers import make_scorer
+from pipeline.model.llm import LLM
 from pipeline.report import verify_to_markdown
 from pipeline.run import open_llm
 from pipeline.run import verify as run_verify
-from pipeline.scorers import make_scorer
+from pipeline.text.ingest import read_document, read_statements
 
 
 class Task(StrEnum):

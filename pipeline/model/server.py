@@ -11,9 +11,9 @@ import urllib.request
 from pathlib import Path
 from types import TracebackType
 
-from pipeline.config import EMBEDDED_PREFIX, ServerSettings
-from pipeline.errors import SetupError
-from pipeline.local_model import WEIGHTS, WeightsSpec, server_binary, weights_path
+from pipeline.core.config import EMBEDDED_PREFIX, ServerSettings
+from pipeline.core.errors import SetupError
+from pipeline.model.local_model import WEIGHTS, WeightsSpec, server_binary, weights_path
 
 
 def free_port(host: str) -> int:

@@ -1,7 +1,7 @@
 """Scores reports against an editor's gold file: recall of boilerplate removal, attributed and
 unsupported sentences (by label) and bias findings.
 
-Usage: python -m pipeline.evaluate GOLD.yaml REPORT.json [REPORT.json ...]
+Usage: python -m pipeline.evaluation.gold GOLD.yaml REPORT.json [REPORT.json ...]
 
 Matching rule (from the gold file): a finding matches a gold entry when their quotes overlap
 after normalising whitespace, quote marks and case; here, as in the shared label-aware scorer,
@@ -18,7 +18,7 @@ from typing import Any
 
 import yaml
 
-from pipeline.quotes import normalize
+from pipeline.text.quotes import normalize
 from schemas.report import ArticleReport
 from schemas.sentence import SentenceLabel
 

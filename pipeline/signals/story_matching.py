@@ -33,7 +33,7 @@ def reaches(value: float, threshold: float) -> bool:
 def similarities(quotes: list[str], *, embeddings: bool) -> np.ndarray:
     """Pairwise similarity in [0, 1]-ish: embedding cosine, else rapidfuzz token-set ratio."""
     if embeddings:
-        from pipeline.embeddings import cosine_matrix
+        from pipeline.signals.embeddings import cosine_matrix
 
         return cosine_matrix(quotes).astype(np.float64)
     scores = process.cdist(quotes, quotes, scorer=fuzz.token_set_ratio, processor=default_process)

@@ -22,7 +22,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from pipeline import __version__
-from pipeline.config import Settings
+from pipeline.core.config import Settings
 from pipeline.stages import StructuredLLM
 from schemas.report import StageMetrics
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from pipeline.sentences import Segment
+from pipeline.text.sentences import Segment
 from schemas.sentence import Attribution, Span
 
 _VERBS = (

@@ -1,14 +1,14 @@
 """Scorers for `newsaudit eval`, by task: each factory takes the open model and the settings and
-returns the scorer (see ``pipeline.eval_rows.Scorer``) with its default threshold."""
+returns the scorer (see ``pipeline.evaluation.rows.Scorer``) with its default threshold."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
 
-from pipeline.config import Settings
-from pipeline.errors import ConfigError
-from pipeline.eval_rows import BiasRow, FaithfulnessRow, Row, Scorer
+from pipeline.core.config import Settings
+from pipeline.core.errors import ConfigError
+from pipeline.evaluation.rows import BiasRow, FaithfulnessRow, Row, Scorer
 
 ScorerFactory = Callable[[Any, Settings], tuple[Scorer, float]]
 
@@ -17,9 +17,9 @@ def bias_scorer(llm: Any, settings: Settings) -> tuple[Scorer, float]:
     """Each row judged as a one-sentence article, exactly as `check` judges a sentence: the
     score is the combined P(subjective) measured against its threshold (0.5 = at the
     threshold), so the default threshold is 0.5 whichever variant of the combination ran."""
-    from pipeline.sentences import whole
+    from pipeline.signals.subjectivity import centred
     from pipeline.stages.support import label_article
-    from pipeline.subjectivity import centred
+    from pipeline.text.sentences import whole
     from schemas.article import Article
 
     async def score(rows: list[Row]) -> list[float]:
@@ -41,11 +41,11 @@ def bias_scorer(llm: Any, settings: Settings) -> tuple[Scorer, float]:
 def faithfulness_scorer(llm: Any, settings: Settings) -> tuple[Scorer, float]:
     """Each row's claim checked against its document exactly as `newsaudit verify` checks a
     statement; the score is P(supported) mapped so that its threshold sits at 0.5."""
-    from pipeline.citations import SentenceIndex
-    from pipeline.embeddings import embedded_model
-    from pipeline.sentences import segment
+    from pipeline.signals.citations import SentenceIndex
+    from pipeline.signals.embeddings import embedded_model
+    from pipeline.signals.subjectivity import centred
     from pipeline.stages.verify import check_statements
-    from pipeline.subjectivity import centred
+    from pipeline.text.sentences import segment
     from schemas.article import Article
 
     async def score(rows: list[Row]) -> list[float]:

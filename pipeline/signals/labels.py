@@ -29,8 +29,8 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from pipeline.cues import Cues
-from pipeline.sentences import Segment
+from pipeline.signals.cues import Cues
+from pipeline.text.sentences import Segment
 from schemas.sentence import Attribution, Sentence, SentenceLabel, SentenceSignals, Span
 
 

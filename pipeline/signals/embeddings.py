@@ -17,8 +17,8 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import NDArray
 
-from pipeline.errors import SetupError
-from pipeline.local_model import EMBEDDING_MODEL, embedding_dir
+from pipeline.core.errors import SetupError
+from pipeline.model.local_model import EMBEDDING_MODEL, embedding_dir
 
 Matrix = NDArray[np.float32]
 

@@ -19,7 +19,7 @@ import threading
 import time
 from typing import Any
 
-from pipeline.chunking import estimate_tokens
+from pipeline.text.chunking import estimate_tokens
 
 SECONDS_PER_MINUTE = 60.0
 BURST_S = 1.0  # a bucket holds about one second of budget: no minute's worth in one burst

@@ -10,7 +10,7 @@ from typing import Any, Literal
 
 from charset_normalizer import from_bytes
 
-from pipeline.errors import InputError
+from pipeline.core.errors import InputError
 
 Kind = Literal["text", "html"]
 HTML_SUFFIXES = {".html", ".htm", ".xhtml"}

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from pipeline.cues import CUE_FEATURES, Cues
+from pipeline.signals.cues import CUE_FEATURES, Cues
 
 Vector = NDArray[np.float32]
 MODEL_OPTIONS = ("A", "B", "C", "D", "E")  # the letters of prompts/sentence.j2
@@ -115,7 +115,7 @@ def phrase_of(
 
 def embed_and_classify(texts: list[str]) -> Scored:
     """Sentence vectors, P(subjective) and the most subjective phrase, in one MiniLM pass."""
-    from pipeline.embeddings import embedded_model
+    from pipeline.signals.embeddings import embedded_model
 
     encoded = embedded_model().encode(texts)
     phrases = [

@@ -1,0 +1,1 @@
+"""Measuring the judgments: metrics, labelled rows through scorers, reports against gold."""

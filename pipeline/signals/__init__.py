@@ -1,0 +1,1 @@
+"""Judgment signals: attribution, cues, embeddings, subjectivity, alignment, citations, labels."""

@@ -1,0 +1,1 @@
+"""Text, no model: reading articles, sentences with offsets, chunks, quotes, lexical helpers."""
