@@ -22,7 +22,8 @@ if TYPE_CHECKING:
     import pandas
 
 Level: TypeAlias = Literal["article", "sentence"]
-Reports: TypeAlias = str | os.PathLike[str] | Iterable[ArticleReport]
+Source: TypeAlias = str | os.PathLike[str]  # a report file, a reports.jsonl or a folder
+Reports: TypeAlias = Source | Iterable[ArticleReport | Source]
 Loaded: TypeAlias = tuple[ArticleReport, dict[str, str]]  # a report and its record's fields
 
 ARTICLE_COLUMNS = [
@@ -125,14 +126,24 @@ def _from_path(path: Path) -> Iterator[Loaded]:
 
 
 def load_reports(reports: Reports) -> Iterator[Loaded]:
-    """Reports with their record fields, from a path or an iterable of ``ArticleReport``."""
+    """Reports with their record fields, from a path or an iterable of ``ArticleReport`` and
+    paths (each read as ``reports_frame`` reads one path)."""
     if isinstance(reports, str | os.PathLike):
         yield from _from_path(Path(reports))
         return
-    for number, report in enumerate(reports):
-        if not isinstance(report, ArticleReport):
-            raise InputError(f"reports[{number}]: an ArticleReport, not {type(report).__name__}")
-        yield report, {}
+    for number, item in enumerate(reports):
+        if isinstance(item, ArticleReport):
+            yield item, {}
+        elif isinstance(item, str | os.PathLike):
+            try:
+                yield from _from_path(Path(item))
+            except InputError as exc:
+                raise InputError(f"reports[{number}]: {exc}") from None
+        else:
+            raise InputError(
+                f"reports[{number}]: an ArticleReport, not {type(item).__name__}"
+                " (or a path to a report file, a reports.jsonl or a folder of them)"
+            )
 
 
 def article_row(report: ArticleReport) -> dict[str, Any]:
@@ -202,8 +213,9 @@ def reports_frame(reports: Reports, level: Level = "article") -> pandas.DataFram
     sentence (``level="sentence"``).
 
     ``reports``: a list of ``ArticleReport``, a batch's ``reports.jsonl`` (or its output
-    folder), a folder of report .json files, or one report .json file. A batch record's
-    extra fields (an ``outlet`` or ``story_id`` of the input records) become columns too.
+    folder), a folder of report .json files, or one report .json file; or a list of such
+    paths (str or Path), reports and paths mixed. A batch record's extra fields (an
+    ``outlet`` or ``story_id`` of the input records) become columns too.
 
     Article columns: id, source, title, url, published, language, model, overall_slant,
     sentences, ``n_<label>`` per sentence label, unsupported (unsupported assertions: the

@@ -1,5 +1,5 @@
 """newsaudit.reports_frame: reports as a DataFrame per article or per sentence, from report
-objects, a batch's reports.jsonl, a folder of report files, or one file."""
+objects, a batch's reports.jsonl, a folder of report files, one file, or a list of these."""
 
 from __future__ import annotations
 
@@ -106,6 +106,63 @@ def test_report_files_a_folder_of_them_and_bad_ones(tmp_path: Path) -> None:
         newsaudit.reports_frame(tmp_path / "absent")
     with pytest.raises(newsaudit.InputError, match=r"reports\[0\]: an ArticleReport, not dict"):
         newsaudit.reports_frame([{"id": "x"}])  # type: ignore[list-item]
+
+
+def write_reports(folder: Path, outlet: str, *idents: str) -> list[Path]:
+    """One report .json file per id, as ``newsaudit check --format json`` writes them."""
+    folder.mkdir(exist_ok=True)
+    paths = [folder / f"{ident}.json" for ident in idents]
+    for ident, path in zip(idents, paths, strict=True):
+        path.write_text(report_from(outlet, ident).model_dump_json(), encoding="utf-8")
+    return paths
+
+
+def test_a_list_of_report_paths_reads_each_report(tmp_path: Path) -> None:
+    first, second = write_reports(tmp_path / "r", "The Bugle", "p1", "p2")
+    frame = newsaudit.reports_frame([str(first), second])  # str and Path alike
+    assert list(frame["id"]) == ["p1", "p2"] and set(frame["source"]) == {"The Bugle"}
+    assert list(frame["sentences"]) == [7, 7] and list(frame["unsupported"]) == [4, 4]
+    sentences = newsaudit.reports_frame([second], level="sentence")
+    assert set(sentences["article_id"]) == {"p2"}
+    assert list(sentences["text"]) == [s.text for s in small_report().sentences]
+
+
+def test_a_mixed_list_of_reports_files_folders_and_batch_outputs(tmp_path: Path) -> None:
+    (single,) = write_reports(tmp_path / "one", "The Bugle", "f1")
+    folder = tmp_path / "many"
+    write_reports(folder, "The Bugle", "g1", "g2")
+    batch = batch_output(tmp_path / "out", [report_from("Daily Planet", "b1")])
+    mixed = [report_from("Daily Planet", "o1"), single, str(folder), batch / "reports.jsonl"]
+    frame = newsaudit.reports_frame(mixed)
+    assert list(frame["id"]) == ["o1", "f1", "g1", "g2", "b1"]
+    # A batch record's fields are columns; the rows without them hold nothing there.
+    assert frame.set_index("id")["desk"].isna().to_dict() == {
+        "o1": True,
+        "f1": True,
+        "g1": True,
+        "g2": True,
+        "b1": False,
+    }
+    assert len(newsaudit.reports_frame(mixed, level="sentence")) == 5 * 7
+
+
+def test_a_bad_path_in_a_list_is_named_with_its_place(tmp_path: Path) -> None:
+    (good,) = write_reports(tmp_path, "The Bugle", "ok")
+    absent = tmp_path / "absent.json"
+    with pytest.raises(newsaudit.InputError, match=r"reports\[1\]: .*absent\.json: no such file"):
+        newsaudit.reports_frame([good, absent])
+    story = tmp_path / "story.json"
+    story.write_text('{"sources": []}', encoding="utf-8")
+    with pytest.raises(
+        newsaudit.InputError, match=r"reports\[2\]: .*story\.json: not an ArticleReport"
+    ):
+        newsaudit.reports_frame([good, report_from("The Bugle", "r1"), str(story)])
+    notes = tmp_path / "notes.txt"
+    notes.write_text("not JSON at all", encoding="utf-8")
+    with pytest.raises(newsaudit.InputError, match=r"reports\[0\]: .*notes\.txt: invalid JSON"):
+        newsaudit.reports_frame([notes])
+    with pytest.raises(newsaudit.InputError, match=r"reports\[1\]: an ArticleReport, not int"):
+        newsaudit.reports_frame([good, 3])  # type: ignore[list-item]
 
 
 def test_no_reports_give_an_empty_frame_with_the_columns() -> None:
