@@ -4,7 +4,7 @@ SEEDS := $(wildcard tests/fixtures/seeds/*.txt)
 .PHONY: test record gold lint
 
 test:  ## the README's test command (after `pip install -c constraints.txt -e ".[dev]"`)
-	ruff check . && ruff format --check . && mypy && lint-imports && pytest
+	ruff check . && ruff format --check . && mypy && lint-imports && mkdocs build --strict && pytest
 
 lint:
 	ruff check --fix . && ruff format .

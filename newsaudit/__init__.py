@@ -1,12 +1,13 @@
 """newsaudit's public Python API: audit news articles from notebooks and data pipelines.
 
->>> import newsaudit
->>> report = newsaudit.check("article.txt")            # one article, its ArticleReport
->>> with newsaudit.Auditor() as auditor:               # one model open for many articles
-...     reports = [r.report for r in auditor.check_many("articles/")]
->>> sentences = newsaudit.reports_frame(reports, level="sentence")   # pandas, one row each
->>> sorted(sentences.columns)[:3]
-['article_id', 'attribution_named', 'attribution_source']
+Examples:
+    >>> import newsaudit
+    >>> report = newsaudit.check("article.txt")            # one article, its ArticleReport
+    >>> with newsaudit.Auditor() as auditor:               # one model open for many articles
+    ...     reports = [r.report for r in auditor.check_many("articles/")]
+    >>> sentences = newsaudit.reports_frame(reports, level="sentence")   # pandas, one row each
+    >>> sorted(sentences.columns)[:3]
+    ['article_id', 'attribution_named', 'attribution_source']
 
 Everything importable from ``newsaudit`` is public. The ``pipeline``, ``schemas`` and
 ``prompts`` packages are newsaudit's internals: their names and contents may change.

@@ -20,10 +20,11 @@ def check(
 ) -> ArticleReport:
     """Audit one article (a path, its text or a record dict) and return its report.
 
-    >>> import newsaudit
-    >>> report = newsaudit.check("article.txt")
-    >>> report.article.id, len(report.sentences) > 0
-    ('article', True)
+    Examples:
+        >>> import newsaudit
+        >>> report = newsaudit.check("article.txt")
+        >>> report.article.id, len(report.sentences) > 0
+        ('article', True)
     """
     doc = to_document(article)  # a bad input fails before any model starts
     with Auditor(model=model, config=config, api_base=api_base) as auditor:
@@ -56,10 +57,11 @@ def verify(
     evidence sentences) per statement, in order; ``headline=True`` adds one, last, for the
     article's own headline.
 
-    >>> import newsaudit
-    >>> checks = newsaudit.verify("article.txt", ["The council approved a budget."])
-    >>> len(checks), checks[0].statement
-    (1, 'The council approved a budget.')
+    Examples:
+        >>> import newsaudit
+        >>> checks = newsaudit.verify("article.txt", ["The council approved a budget."])
+        >>> len(checks), checks[0].statement
+        (1, 'The council approved a budget.')
     """
     doc, asked = to_document(article), to_statements(statements, headline)
     with Auditor(model=model, config=config, api_base=api_base) as auditor:

@@ -101,14 +101,13 @@ class Auditor:
     (``pipeline.model.llm.LLM``, or a test double) instead of opening one; its rate limits are then
     its own. Calls on a closed Auditor raise ``RuntimeError``.
 
-    Example:
-
-    >>> import newsaudit
-    >>> with newsaudit.Auditor() as auditor:
-    ...     report = auditor.check("article.txt")
-    ...     results = list(auditor.check_many(["article.txt", "articles/council.txt"]))
-    >>> report.article.id, sorted(r.index for r in results)
-    ('article', [0, 1])
+    Examples:
+        >>> import newsaudit
+        >>> with newsaudit.Auditor() as auditor:
+        ...     report = auditor.check("article.txt")
+        ...     results = list(auditor.check_many(["article.txt", "articles/council.txt"]))
+        >>> report.article.id, sorted(r.index for r in results)
+        ('article', [0, 1])
     """
 
     def __init__(

@@ -227,10 +227,11 @@ def reports_frame(reports: Reports, level: Level = "article") -> pandas.DataFram
     as the article names them), attribution_named, subjective (P(subjective wording)),
     checkworthy.
 
-    >>> import newsaudit
-    >>> articles = newsaudit.reports_frame("runs/nightly/reports.jsonl")
-    >>> articles.groupby("source")["unsupported_share"].mean().round(2).to_dict()
-    {'Daily Planet': 0.67, 'The Bugle': 0.67}
+    Examples:
+        >>> import newsaudit
+        >>> articles = newsaudit.reports_frame("runs/nightly/reports.jsonl")
+        >>> articles.groupby("source")["unsupported_share"].mean().round(2).to_dict()
+        {'Daily Planet': 0.67, 'The Bugle': 0.67}
     """
     if level not in ("article", "sentence"):
         raise ValueError(f'level must be "article" or "sentence", not {level!r}')

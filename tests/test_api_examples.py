@@ -1,4 +1,5 @@
-"""The README's Python examples and the docstring examples of ``newsaudit`` run as written.
+"""The Python examples of the README and the docs pages, and the docstring examples of
+``newsaudit``, run as written.
 
 Each runs against the fake server (chosen through NEWSAUDIT_MODEL and NEWSAUDIT_API_BASE,
 as a user's environment would choose a model), in a folder holding the files the examples
@@ -24,14 +25,20 @@ from tests.fake_server import PARAGRAPH, FakeServer
 from tests.test_frames import report_from
 
 README = ROOT / "README.md"
+API_PAGE = ROOT / "docs" / "api.md"
+PAGES = [README, *sorted((ROOT / "docs").glob("**/*.md"))]
 PYTHON_BLOCK = re.compile(r"^```python\n(.*?)^```", re.MULTILINE | re.DOTALL)
 MODULES = [newsaudit, newsaudit.api, newsaudit.auditor, newsaudit.frames]
 
 
-def readme_blocks() -> list[tuple[int, str]]:
-    """(first line number, code) of every ```python block of the README."""
-    text = README.read_text(encoding="utf-8")
-    return [(text.count("\n", 0, m.start(1)) + 1, m.group(1)) for m in PYTHON_BLOCK.finditer(text)]
+def python_blocks() -> list[tuple[Path, int, str]]:
+    """(page, first line number, code) of every ```python block of the README and docs/."""
+    blocks = []
+    for page in PAGES:
+        text = page.read_text(encoding="utf-8")
+        for m in PYTHON_BLOCK.finditer(text):
+            blocks.append((page, text.count("\n", 0, m.start(1)) + 1, m.group(1)))
+    return blocks
 
 
 def docstring_examples() -> list[doctest.DocTest]:
@@ -65,18 +72,24 @@ def sandbox(tmp_path: Path, server: FakeServer, monkeypatch: pytest.MonkeyPatch)
 
 
 def test_the_notebook_example_is_five_lines() -> None:
-    section = README.read_text(encoding="utf-8").split("## Python API", 1)[1]
-    first = PYTHON_BLOCK.search(section)
+    first = PYTHON_BLOCK.search(API_PAGE.read_text(encoding="utf-8"))
     assert first is not None
     assert len([line for line in first.group(1).splitlines() if line.strip()]) <= 5
 
 
+def test_the_api_page_has_examples() -> None:
+    assert any(page == API_PAGE for page, _, _ in python_blocks())
+
+
 @pytest.mark.parametrize(
-    ("line", "code"),
-    [pytest.param(*block, id=f"README.md:{block[0]}") for block in readme_blocks()],
+    ("page", "line", "code"),
+    [
+        pytest.param(*block, id=f"{block[0].relative_to(ROOT)}:{block[1]}")
+        for block in python_blocks()
+    ],
 )
-def test_readme_python_examples_run(sandbox: Path, line: int, code: str) -> None:
-    compiled = compile("\n" * (line - 1) + code, str(README), "exec")
+def test_python_examples_run(sandbox: Path, page: Path, line: int, code: str) -> None:
+    compiled = compile("\n" * (line - 1) + code, str(page), "exec")
     exec(compiled, {"__name__": "__readme__"})
 
 

@@ -25,7 +25,7 @@ from tests.conftest import CASSETTES, SEEDS, SEEDS_DIR
 CONTROL = "002_91cb02791afa4ef3.txt"
 MISMATCH = "004_b2d0903adc2ffcae.txt"
 OPINIONATED = "003_e3a3cb5d0a2c9bc6.txt"
-# Gold recall of the recording (README, "Measurements"): found / expected per category. The
+# Gold recall of the recording (docs/measurements.md): found / expected per category. The
 # issue's bar is 0.8 for each; bias is far below it (the classifier scores the slanted seeds'
 # loaded sentences like the control's plain ones), and a regression below these fails.
 RECORDED_RECALL = {"attributed": 7 / 7, "unsupported": 10 / 12, "bias": 4 / 11}

@@ -1,5 +1,5 @@
 """The shipped subjectivity classifier and combination: loading, a fixed prediction, and the
-NewsSD-ENG test figure the README states (offline: no model calls)."""
+NewsSD-ENG test figure the documentation states (offline: no model calls)."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ from pipeline.signals.subjectivity import (
 from pipeline.text.sentences import whole
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "newssd-eng"
-# The figures the README states for the NewsSD-ENG test split (n = 219).
+# The figures docs/measurements.md states for the NewsSD-ENG test split (n = 219).
 README_CLASSIFIER_MACRO_F1 = 0.77
 README_FALLBACK_MACRO_F1 = 0.75
 
