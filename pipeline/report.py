@@ -91,6 +91,12 @@ def unsupported_sentences(report: ArticleReport) -> list[Sentence]:
     return [by_id[n] for n in report.unsupported if n in by_id]
 
 
+def mild_unsupported(report: ArticleReport) -> list[Sentence]:
+    """The mild unsupported assertions (hedged interpretation, plain background), folded."""
+    by_id = {s.id: s for s in report.sentences}
+    return [by_id[n] for n in report.unsupported_mild if n in by_id]
+
+
 def to_markdown(report: ArticleReport) -> str:
     """A readable Markdown report: summary, unsupported assertions first, claims, bias, every
     sentence's label, then the run's cost."""
@@ -100,6 +106,7 @@ def to_markdown(report: ArticleReport) -> str:
         totals=report.totals(),
         counts=label_counts(report),
         unsupported=unsupported_sentences(report),
+        mild=mild_unsupported(report),
     )
     return text.rstrip() + "\n"
 
@@ -206,6 +213,7 @@ def to_html(report: ArticleReport) -> str:
         counts=label_counts(report),
         labels=LABEL_ORDER,
         unsupported=unsupported_sentences(report),
+        mild=mild_unsupported(report),
         ids={s.id for s in report.sentences},
         totals=report.totals(),
     )

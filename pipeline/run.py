@@ -17,6 +17,8 @@ from pipeline.model.ratelimit import RateLimiter
 from pipeline.model.server import LocalServer
 from pipeline.signals.citations import SentenceIndex
 from pipeline.signals.embeddings import embedded_model
+from pipeline.signals.framing import framing_spans
+from pipeline.signals.strength import STRONG, strength
 from pipeline.signals.subjectivity import embed_and_classify
 from pipeline.stages import StructuredLLM
 from pipeline.stages.bias import check_bias, check_headline, merge_bias
@@ -30,7 +32,7 @@ from pipeline.text.ingest import RawDocument
 from pipeline.text.sentences import Segment, segment
 from schemas.article import Article
 from schemas.report import ArticleReport, ClaimAudit, StageMetrics
-from schemas.sentence import Sentence
+from schemas.sentence import Sentence, SentenceLabel
 from schemas.verification import VerifyReport
 
 T = TypeVar("T")
@@ -79,9 +81,18 @@ def _parts(doc: RawDocument, article: Article, settings: Settings) -> list[list[
     return parts
 
 
-def _ranked_unsupported(sentences: list[Sentence]) -> list[int]:
-    """Ids of the unsupported assertions, highest score first (ties in article order)."""
-    return [s.id for s in sorted(sentences, key=lambda s: (-s.score, s.id)) if s.label.unsupported]
+def ranked_unsupported(sentences: list[Sentence]) -> tuple[list[int], list[int]]:
+    """Ids of the strong and of the mild unsupported assertions, each strongest first (ties
+    in article order); every unsupported sentence gets its strength."""
+    for s in sentences:
+        if s.label.unsupported:
+            spans = framing_spans(s.text, attributed=s.label is SentenceLabel.attributed)
+            s.strength = strength(s, spans)
+    ranked = sorted(
+        (s for s in sentences if s.strength is not None), key=lambda s: (-(s.strength or 0), s.id)
+    )
+    strong = [s.id for s in ranked if (s.strength or 0) >= STRONG]
+    return strong, [s.id for s in ranked if (s.strength or 0) < STRONG]
 
 
 async def audit(
@@ -170,6 +181,7 @@ async def audit(
         raise
     claims = build_claims(picks, sentences)
     by_id = {s.id: s for s in sentences}
+    strong, mild = ranked_unsupported(sentences)
     return ArticleReport(
         newsaudit_version=__version__,
         created_at=datetime.now(UTC).isoformat(timespec="seconds"),
@@ -179,7 +191,8 @@ async def audit(
         article=article,
         summary=summary,
         sentences=sentences,
-        unsupported=_ranked_unsupported(sentences),
+        unsupported=strong,
+        unsupported_mild=mild,
         claims=[
             ClaimAudit(number=i, claim=c, verdict=verdict_of(by_id[c.sentence], by_id))
             for i, c in enumerate(claims, start=1)

@@ -14,6 +14,8 @@ class BiasKind(StrEnum):
     """Typed kinds of slant an editor looks for."""
 
     loaded_language = "loaded_language"
+    framing_verb = "framing_verb"
+    intensifier = "intensifier"
     headline_body_mismatch = "headline_body_mismatch"
     clickbait_headline = "clickbait_headline"
     one_sided_sourcing = "one_sided_sourcing"
@@ -99,6 +101,8 @@ class BiasFinding(BaseModel):
     kind: BiasKind
     quote: str = Field(description="the exact words from the article (headline included)")
     sentence: int | None = Field(None, description="the body sentence; None for the headline")
+    start: int | None = Field(None, description="body[start:end] == quote; None: the headline")
+    end: int | None = None
     severity: Severity
     score: float = Field(ge=0, le=1, description="how sure the signals are that it slants")
     explanation: str = Field(description="one sentence: why this slants the reader")
@@ -114,4 +118,9 @@ class BiasAssessment(BaseModel):
     neutral_headline: str | None = None
     findings: list[BiasFinding]
     overall: Slant
+    score: float = Field(0.0, ge=0, le=1, description="slant score: 0 neutral, 1 strongly slanted")
+    evidence: list[str] = Field(default_factory=list, description="what the verdict rests on")
     assessment: str = Field(description="what the overall verdict rests on")
+    dropped_rewordings: list[str] = Field(
+        default_factory=list, description="rewordings the checks rejected, and why"
+    )

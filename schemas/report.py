@@ -59,8 +59,13 @@ class ArticleReport(BaseModel):
     summary: Summary
     sentences: list[Sentence] = Field(description="every body sentence, labelled and scored")
     unsupported: list[int] = Field(
-        description="the unsupported assertions: ids of the fact_unsupported, opinion, "
-        "speculation and attributed_unnamed sentences, highest score first"
+        description="the strong unsupported assertions (fact_unsupported, opinion, "
+        "speculation and attributed_unnamed sentences at strength 0.5 or more), strongest first"
+    )
+    unsupported_mild: list[int] = Field(
+        default_factory=list,
+        description="the other unsupported assertions (hedged interpretation, plain "
+        "background), strongest first: shown folded",
     )
     claims: list[ClaimAudit]
     bias: BiasAssessment

@@ -91,3 +91,10 @@ class Sentence(BaseModel):
         default_factory=list, description="for fact_supported: the sentences that back it"
     )
     signals: SentenceSignals | None = None
+    strength: float | None = Field(
+        None,
+        ge=0,
+        le=1,
+        description="for an unsupported assertion: how strongly it asserts (serious, bare, "
+        "certain: high; hedged or plain background: low); None for the others",
+    )

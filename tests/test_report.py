@@ -44,13 +44,13 @@ def test_unsupported_assertions_are_listed_in_ranked_order_with_text_and_why() -
     assert listed == report.unsupported == [6, 5, 2, 4]
     for n in report.unsupported:
         s = report.sentence(n)
-        item = f'**s{n}** {s.label.value} ({s.score:.2f}): "{s.text}"\n   - why: {s.why}\n'
+        item = f'**s{n}** {s.label.value} (score {s.score:.2f}): "{s.text}"\n   - why: {s.why}\n'
         assert item in section
 
 
 def test_no_unsupported_assertions_says_so() -> None:
     report = small_report().model_copy(update={"unsupported": []})
-    assert "None: every assertion" in _section(to_markdown(report), "Unsupported assertions")
+    assert "None strong: every assertion" in _section(to_markdown(report), "Unsupported assertions")
 
 
 def test_claims_show_verdict_quote_sentence_speaker_why_and_evidence() -> None:
@@ -65,7 +65,7 @@ def test_claims_show_verdict_quote_sentence_speaker_why_and_evidence() -> None:
 
 def test_bias_findings_headline_check_and_verdict() -> None:
     bias = _section(to_markdown(small_report()), "Bias and framing")
-    assert bias.startswith("\nOverall: **slightly_slanted**. Two of seven sentences")
+    assert bias.startswith("\nOverall: **slightly_slanted** (slant score 0.00;")
     assert '- **loaded_language** (medium, score 0.66), s2: "a <disaster>"' in bias
     assert "  - neutral: Critics say the budget hurts families." in bias
     headline = '- **clickbait_headline** (high, score 0.80), headline: "Reckless Plan Will Ruin'

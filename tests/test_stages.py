@@ -112,10 +112,13 @@ def test_audit_labels_every_sentence_and_asks_the_model_only_what_it_must() -> N
     assert report.sentences[0].attribution is not None
     assert report.sentences[0].attribution.source is not None
     assert report.sentences[0].attribution.source.text == "the government"
-    # Unsupported assertions: the opinion, the guess and the bare fact, highest score first.
-    assert sorted(report.unsupported) == [3, 4, 5]
-    scores = [report.sentence(n).score for n in report.unsupported]
-    assert scores == sorted(scores, reverse=True)
+    # Unsupported assertions: the opinion is listed; the hedged guess and the plain bare fact
+    # are mild (folded); each list strongest first.
+    assert report.unsupported == [3]
+    assert sorted(report.unsupported_mild) == [4, 5]
+    strengths = [report.sentence(n).strength for n in report.unsupported + report.unsupported_mild]
+    assert strengths == sorted(strengths, reverse=True)
+    assert report.sentence(1).strength is None
     assert set(report.prompt_hashes) >= {"summarize", "claims", "sentence", "bias"}
 
 
@@ -165,7 +168,11 @@ def test_findings_quote_their_sentence_and_name_its_slanted_words() -> None:
     assert loaded is not None and f"\u201c{loaded.text}\u201d" in finding.explanation
     assert report.article.body[loaded.start : loaded.end] == loaded.text
     assert sentence.start <= loaded.start < loaded.end <= sentence.end
-    assert finding.neutral_rewording == "Critics say the budget hurts families."
+    # The model's rewording keeps 2 of the sentence's 8 content words: the check rejects it.
+    assert finding.neutral_rewording is None
+    assert report.bias.dropped_rewordings == [
+        "sentence 3: it shares 25% of the sentence's content words (at least 50%)"
+    ]
 
 
 def test_the_bias_schema_allows_one_rewording_per_flagged_sentence() -> None:

@@ -10,11 +10,15 @@ is clickbait by rule.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Sequence
 
 from pipeline.core.config import JudgmentSettings
 from pipeline.signals.citations import SentenceIndex
+from pipeline.signals.framing import Framing, FramingSpan, framing_spans
+from pipeline.signals.rewording import rewording_problem
+from pipeline.signals.subjectivity import embed_and_classify
 from pipeline.stages import StructuredLLM, call_stage
 from pipeline.stages.verify import check_statements
 from pipeline.text.sentences import Segment
@@ -159,6 +163,117 @@ def headline_findings(
     return out
 
 
+SPAN_KINDS = {
+    Framing.framing_verb: (BiasKind.framing_verb, "a reporting word that judges what was said"),
+    Framing.loaded_language: (BiasKind.loaded_language, "emotive or partisan wording"),
+    Framing.intensifier: (BiasKind.intensifier, "a word that inflates what it qualifies"),
+    Framing.opinion_as_fact: (BiasKind.opinion_as_fact, "a judgement stated as certain"),
+    Framing.speculation_as_fact: (
+        BiasKind.speculation_as_fact,
+        "an unnamed crowd's guess reported as the state of things",
+    ),
+    Framing.scare_quotes: (BiasKind.framing, "scare quotes: a phrase no one is said to have said"),
+}
+
+
+def spans_of(sentences: Sequence[Sentence]) -> dict[int, list[FramingSpan]]:
+    """The writer's framing words in each sentence (quoted words never count)."""
+    return {
+        s.id: framing_spans(s.text, attributed=s.label is SentenceLabel.attributed)
+        for s in sentences
+    }
+
+
+def span_finding(sentence: Sentence, span: FramingSpan) -> BiasFinding:
+    """A finding for one framing span: its exact words and their place in the body."""
+    kind, why = SPAN_KINDS[span.kind]
+    score = sentence.signals.subjective if sentence.signals else sentence.score
+    mild = span.kind is Framing.intensifier
+    return BiasFinding(
+        kind=kind,
+        quote=span.text,
+        sentence=sentence.id,
+        start=sentence.start + span.start,
+        end=sentence.start + span.end,
+        severity=Severity.low if mild else Severity.medium,
+        score=round(score, 4),
+        explanation=f"Sentence {sentence.id}: {why} (\u201c{span.text}\u201d, in the writer's "
+        "own words).",
+    )
+
+
+def verified_rewordings(
+    chosen: Sequence[Sentence], rewordings: Sequence[tuple[int, str]]
+) -> tuple[dict[int, str], list[str]]:
+    """The model's rewordings that pass the checks (pipeline.signals.rewording), keyed to the
+    sentence they reword: one keyed to the wrong flagged sentence moves to the one it passes
+    for. The rest are dropped, each with the reason."""
+    by_id = {s.id: s for s in chosen}
+    if not rewordings:
+        return {}, []
+    texts = [t for _, t in rewordings]
+    originals = [s.text for s in chosen]
+    probabilities = embed_and_classify(originals + texts).probabilities
+    p_of = dict(zip(by_id, (float(p) for p in probabilities[: len(originals)]), strict=True))
+    kept: dict[int, str] = {}
+    dropped = []
+    for (key, text), p in zip(rewordings, probabilities[len(originals) :], strict=True):
+
+        def problem(n: int, text: str = text, p: float = float(p)) -> str | None:
+            return rewording_problem(by_id[n].text, text, p_original=p_of[n], p_rewording=p)
+
+        order = [key] if key in by_id else []
+        order += [n for n in by_id if n != key]
+        fits = next((n for n in order if n not in kept and problem(n) is None), None)
+        if fits is not None:
+            kept[fits] = text
+        elif key in by_id:
+            dropped.append(f"sentence {key}: {problem(key)}")
+    return kept, dropped
+
+
+def sentence_findings(
+    chosen: Sequence[Sentence], spans: dict[int, list[FramingSpan]], neutral: dict[int, str]
+) -> list[BiasFinding]:
+    """A sentence's framing spans, or, where it has none, the whole sentence (the classifier
+    finds its wording subjective but no listed word names why); each with its rewording."""
+    out = []
+    for sentence in chosen:
+        found = [span_finding(sentence, span) for span in spans[sentence.id]]
+        if not found and slanted(sentence):
+            found = [sentence_finding(sentence, None)]
+        for finding in found:
+            finding.neutral_rewording = neutral.get(sentence.id)
+        out += found
+    return out
+
+
+def reported(
+    sentences: Sequence[Sentence], spans: dict[int, list[FramingSpan]], limit: int, *, strict: bool
+) -> list[Sentence]:
+    """The sentences a finding is reported on, in article order: every one with framing
+    spans, and the most subjective slanted ones (at most ``limit``; with ``strict``, only
+    those at the finding threshold)."""
+    classified = {s.id for s in flagged(sentences, limit, strict=strict)}
+    return [s for s in sentences if spans[s.id] or s.id in classified]
+
+
+def to_reword(
+    sentences: Sequence[Sentence], spans: dict[int, list[FramingSpan]], limit: int
+) -> list[Sentence]:
+    """The reported sentences sent for rewording (at most ``limit``, in article order): most
+    framing spans first (intensifiers aside), then the most subjective."""
+    ranked = sorted(
+        sentences,
+        key=lambda s: (
+            -sum(sp.kind is not Framing.intensifier for sp in spans[s.id]),
+            -(s.signals.subjective if s.signals else 0),
+            s.id,
+        ),
+    )
+    return sorted(ranked[:limit], key=lambda s: s.id)
+
+
 async def check_bias(
     article: Article,
     segments: Sequence[Segment],
@@ -169,16 +284,16 @@ async def check_bias(
     headline: list[HeadlineClaim],
     snap_threshold: float = 90.0,
 ) -> tuple[BiasAssessment, StageMetrics]:
-    """Rewordings of the flagged sentences and a neutral headline in one model call; the
-    findings (with the headline's, checked beforehand) and the verdict by code. An article
-    the verdict calls neutral gets only its high-severity findings (at the finding
-    threshold); a slanted one also those at the label threshold."""
+    """Findings by code (framing spans, slanted sentences, the headline's, checked
+    beforehand), the slant score and verdict from them, and one model call for rewordings of
+    the flagged sentences and a neutral headline; each rewording is checked in code. A
+    neutral article's slanted sentences are reported only at the finding threshold."""
     ids = {s.id for s in segments}
     mine = [s for s in sentences if s.id in ids]
-    overall, assessment = verdict(
-        mine, headline_findings(article, headline, None), settings.slant_shares
-    )
-    chosen = flagged(mine, settings.max_flagged, strict=overall is Slant.neutral)
+    spans = spans_of(mine)
+    judged = slant(mine, spans, headline_findings(article, headline, None))
+    shown = reported(mine, spans, settings.max_flagged, strict=judged.overall is Slant.neutral)
+    chosen = to_reword(shown, spans, settings.max_flagged)
     draft, metrics = await call_stage(
         "bias",
         BiasDraft.for_flagged(len(chosen)),
@@ -188,40 +303,73 @@ async def check_bias(
         segments=segments,
         flagged=[s.id for s in chosen],
     )
-    neutral = {r.sentence: r.neutral for r in draft.rewordings}
+    neutral, dropped = verified_rewordings(
+        chosen, [(r.sentence, r.neutral) for r in draft.rewordings]
+    )
     findings = headline_findings(article, headline, draft.neutral_headline)
-    findings += [sentence_finding(s, neutral.get(s.id)) for s in chosen]
-    return BiasAssessment(
-        headline_claims=headline,
-        neutral_headline=draft.neutral_headline,
-        findings=findings,
-        overall=overall,
-        assessment=assessment,
+    findings += sentence_findings(shown, spans, neutral)
+    return judged.model_copy(
+        update={
+            "headline_claims": headline,
+            "neutral_headline": draft.neutral_headline,
+            "findings": findings,
+            "dropped_rewordings": dropped,
+        }
     ), metrics
 
 
-def verdict(
-    sentences: Sequence[Sentence], findings: Sequence[BiasFinding], shares: tuple[float, float]
-) -> tuple[Slant, str]:
-    """Overall slant from the share of slanted sentences; a headline problem makes it at least
-    slightly slanted."""
-    share = sum(slanted(s, strict=True) for s in sentences) / max(1, len(sentences))
-    level = 0 if share < shares[0] else 1 if share < shares[1] else 2
-    headline = [f for f in findings if f.sentence is None]
-    if headline:
-        level = max(level, 1)
-    unsupported = sum(s.label.unsupported for s in sentences)
-    text = (
-        f"{share:.0%} of the body's sentences carry slanted wording; "
-        f"{unsupported} of {len(sentences)} are unsupported assertions"
-        + (f"; the headline has {len(headline)} problem(s)." if headline else ".")
+# The slant score's weights (not fitted: no article-level labelled set exists here). One
+# loaded phrase per 100 words, a fifth of the own-voice sentences subjective, or two headline
+# problems each give about 0.4.
+SPAN_WEIGHT = 0.5  # per framing span per 100 words (an intensifier counts half)
+SUBJECTIVE_WEIGHT = 1.5  # times the share of own-voice sentences at the finding threshold
+HEADLINE_WEIGHT = 0.25  # per headline problem (clickbait, mismatch)
+BANDS = (0.25, 0.55)  # slant score at which an article is slightly / strongly slanted
+
+
+def slant(
+    sentences: Sequence[Sentence],
+    spans: dict[int, list[FramingSpan]],
+    headline: Sequence[BiasFinding],
+) -> BiasAssessment:
+    """The article's slant score, 1 - exp(-evidence), from framing spans per 100 words, the
+    share of own-voice sentences scored subjective (at the finding threshold) and the
+    headline's problems; the verdict is its band, and the evidence is listed."""
+    words = sum(len(s.text.split()) for s in sentences)
+    weight = sum(
+        0.5 if sp.kind is Framing.intensifier else 1.0 for found in spans.values() for sp in found
     )
-    return SLANT_ORDER[level], text
+    phrases = sum(len(found) for found in spans.values())
+    own = [s for s in sentences if s.label not in (SentenceLabel.attributed, SentenceLabel.other)]
+    subjective = sum(slanted(s, strict=True) for s in own)
+    evidence = 100 * weight / max(1, words) * SPAN_WEIGHT
+    evidence += SUBJECTIVE_WEIGHT * subjective / max(1, len(own)) + HEADLINE_WEIGHT * len(headline)
+    score = round(1 - math.exp(-evidence), 4)
+    level = sum(score >= band for band in BANDS)
+    listed = [
+        f"{phrases} framing phrase(s) in the writer's words ({100 * weight / max(1, words):.1f} "
+        "per 100 words)",
+        f"{subjective} of {len(own)} own-voice sentences subjective",
+    ]
+    if headline:
+        listed.append("headline: " + ", ".join(f.kind.value for f in headline))
+    unsupported = sum(s.label.unsupported for s in sentences)
+    listed.append(f"{unsupported} of {len(sentences)} sentences unsupported assertions")
+    return BiasAssessment(
+        findings=[],
+        overall=SLANT_ORDER[level],
+        score=score,
+        evidence=listed,
+        assessment=f"Slant score {score:.2f} ({SLANT_ORDER[level].value}): "
+        + "; ".join(listed)
+        + ".",
+    )
 
 
 def merge_bias(assessments: Sequence[BiasAssessment]) -> BiasAssessment:
     """A long article's parts: every part's sentence findings, the headline findings where
-    every part found them (one part alone cannot tell), and the most slanted verdict."""
+    every part found them (one part alone cannot tell), and the most slanted verdict and
+    score."""
     if len(assessments) == 1:
         return assessments[0]
     first = assessments[0]
@@ -234,10 +382,14 @@ def merge_bias(assessments: Sequence[BiasAssessment]) -> BiasAssessment:
         )
     ]
     body = [f for a in assessments for f in a.findings if f.sentence is not None]
+    most = max(assessments, key=lambda a: a.score)
     return BiasAssessment(
         headline_claims=first.headline_claims,
         neutral_headline=first.neutral_headline,
         findings=headline + body,
         overall=max((a.overall for a in assessments), key=SLANT_ORDER.index),
+        score=most.score,
+        evidence=most.evidence,
+        dropped_rewordings=[d for a in assessments for d in a.dropped_rewordings],
         assessment=" ".join(f"Part {n}: {a.assessment}" for n, a in enumerate(assessments, 1)),
     )

@@ -1,0 +1,65 @@
+"""Checks a neutral rewording against the sentence it rewords, in code.
+
+A rewording is kept only when it keeps the sentence's specifics (numbers, dates, names),
+shares most of its content words, says something other than the sentence, and scores a lower
+P(subjective) than it; otherwise it is dropped and the report says why. The checks also catch
+a rewording the model attached to the wrong sentence: it shares too few of that sentence's
+words.
+"""
+
+from __future__ import annotations
+
+import re
+
+from pipeline.signals.cues import outside_quotes
+
+MIN_SHARED = 0.5  # share of the sentence's content words the rewording keeps
+NUMBER = re.compile(r"\d[\d,.]*\d|\d")
+NAME = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][\w’'-]+")
+WORD = re.compile(r"[a-z][a-z’'-]{2,}")
+STOPWORDS = frozenset(
+    re.findall(
+        r"\S+",
+        "the and for that this with from have has had was were are been being will would "
+        "could should may might can its his her their they them there then than into onto "
+        "over under about after before while which who whom whose what when where why how "
+        "not but also any all some such only very more most other another each both just one "
+        "two said says says’ it’s",
+    )
+)
+
+
+def content_words(text: str) -> set[str]:
+    """The sentence's lower-cased words of three letters or more, stop words left out."""
+    return {w.strip("’'-") for w in WORD.findall(text.lower())} - STOPWORDS
+
+
+def specifics(text: str) -> set[str]:
+    """Numbers and capitalised names in the writer's words (not the sentence's first word)."""
+    own = outside_quotes(text).replace("’", "'")
+    names = {re.sub(r"'s$", "", m.group()) for m in NAME.finditer(own)}
+    return set(NUMBER.findall(own)) | names
+
+
+def _norm(text: str) -> str:
+    return re.sub(r"\W+", " ", text.lower()).strip()
+
+
+def rewording_problem(
+    original: str, rewording: str, *, p_original: float, p_rewording: float
+) -> str | None:
+    """Why ``rewording`` cannot stand for ``original`` (None: it passes every check).
+    ``p_original`` and ``p_rewording`` are the classifier's P(subjective) of each."""
+    if _norm(original) == _norm(rewording):
+        return "it repeats the sentence"
+    lowered = rewording.lower().replace("’", "'")
+    lost = sorted(s for s in specifics(original) if s.lower() not in lowered)
+    if lost:
+        return "it drops " + ", ".join(lost[:3])
+    words = content_words(original)
+    shared = len(words & content_words(rewording)) / max(1, len(words))
+    if shared < MIN_SHARED:
+        return f"it shares {shared:.0%} of the sentence's content words (at least {MIN_SHARED:.0%})"
+    if p_rewording >= p_original:
+        return f"it is no less subjective (P(subjective) {p_rewording:.2f} vs {p_original:.2f})"
+    return None
