@@ -134,6 +134,8 @@ def framing_spans(text: str, *, attributed: bool = False) -> list[FramingSpan]:
     """The writer's framing words in one sentence, in order; quoted words never count, and a
     sentence attributed to someone has no scare quotes (the quote is theirs)."""
     own = outside_quotes(text)
+    if attributed:  # short single-quoted phrases are quotations too
+        own = SCARE_QUOTE.sub(lambda m: " " * len(m.group()), own)
     found = scare_quotes(text, attributed)
     for kind, pattern in PATTERNS.items():
         found += [

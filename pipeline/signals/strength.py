@@ -48,14 +48,15 @@ def strength(sentence: Sentence, spans: list[FramingSpan]) -> float:
     hedged = bool(signals and signals.hedges)
     framing = [s for s in spans if s.kind is not Framing.intensifier]
     value = base + 0.3 * (subjective - 0.5)
-    if ALLEGATION.search(sentence.text):
+    alleges = bool(ALLEGATION.search(sentence.text))
+    if alleges:
         value += 0.3
     if SWEEPING.search(sentence.text) or any(s.kind is Framing.opinion_as_fact for s in spans):
         value += 0.2
     value += min(0.2, 0.1 * len(framing))
     if hedged:
         value -= 0.15
-    plain = not framing and not hedged and subjective < BACKGROUND_BELOW
+    plain = not (framing or hedged or alleges) and subjective < BACKGROUND_BELOW
     if sentence.label is SentenceLabel.fact_unsupported and plain:
         value = min(value, STRONG - 0.1)
     return round(min(1.0, max(0.0, value)), 4)

@@ -1,0 +1,144 @@
+"""Span-level framing findings, the rewording checks, the slant score and the strength of
+unsupported assertions."""
+
+from __future__ import annotations
+
+from pipeline.signals.framing import Framing, framing_spans
+from pipeline.signals.rewording import rewording_problem
+from pipeline.signals.strength import STRONG, strength
+from pipeline.stages.bias import sentence_findings, slant, spans_of
+from schemas.bias import BiasFinding, BiasKind, Severity, Slant
+from schemas.sentence import Sentence, SentenceLabel, SentenceSignals
+
+
+def _sentence(
+    n: int, text: str, label: SentenceLabel, subjective: float = 0.3, start: int = 0
+) -> Sentence:
+    signals = SentenceSignals(
+        classifier=subjective, subjective=subjective, threshold=0.46, finding_threshold=0.71
+    )
+    return Sentence(
+        id=n,
+        start=start,
+        end=start + len(text),
+        text=text,
+        paragraph=0,
+        label=label,
+        score=0.8,
+        why="test",
+        signals=signals,
+    )
+
+
+def test_spans_are_the_writers_words_never_the_quoted_ones() -> None:
+    text = '"This is a bombshell," he said, in another rare admission.'
+    spans = framing_spans(text, attributed=True)
+    assert [(s.text, s.kind) for s in spans] == [
+        ("rare", Framing.intensifier),
+        ("admission", Framing.framing_verb),
+    ]
+    for span in spans:
+        assert text[span.start : span.end] == span.text
+
+
+def test_scare_quotes_count_only_where_no_one_is_said_to_have_said_them() -> None:
+    own = "Until then this was considered a 'pro-Kremlin talking point'."
+    [span] = framing_spans(own)
+    assert span.kind is Framing.scare_quotes and span.text == "'pro-Kremlin talking point'"
+    assert framing_spans(own, attributed=True) == []
+    # A quotation punctuated inside its marks reports words: not a scare quote.
+    assert framing_spans('He wants Ukraine "in a position of strength."') == []
+
+
+def test_plain_wire_copy_has_no_framing_spans() -> None:
+    for text in (
+        "Rutte said security guarantees would be discussed after a ceasefire.",
+        "The alliance has 32 members and meets in Brussels on Thursday.",
+        "Luxembourg's foreign minister opposed Ukraine's NATO membership.",
+    ):
+        assert framing_spans(text) == []
+
+
+def test_a_findings_span_is_an_exact_slice_of_the_body_inside_its_sentence() -> None:
+    body = "Talks went on. The shift is a stark reality check for Kyiv, critics said."
+    start = body.index("The shift")
+    sentence = _sentence(2, body[start:], SentenceLabel.attributed, start=start)
+    findings = sentence_findings([sentence], spans_of([sentence]), {})
+    assert [f.kind for f in findings] == [BiasKind.loaded_language, BiasKind.loaded_language]
+    for f in findings:
+        assert f.start is not None and f.end is not None
+        assert body[f.start : f.end] == f.quote
+        assert sentence.start <= f.start < f.end <= sentence.end
+
+
+def test_a_rewording_must_keep_specifics_and_content_and_be_less_subjective() -> None:
+    original = (
+        "Rutte made a bombshell admission that NATO enlargement provoked the war, "
+        "in Brussels on 12 March."
+    )
+    good = "Rutte said that NATO enlargement provoked the war, in Brussels on 12 March."
+    assert rewording_problem(original, good, p_original=0.8, p_rewording=0.3) is None
+    assert rewording_problem(original, original, p_original=0.8, p_rewording=0.8) == (
+        "it repeats the sentence"
+    )
+    dropped = rewording_problem(
+        original,
+        "Rutte said NATO enlargement provoked the war, on 12 March.",
+        p_original=0.8,
+        p_rewording=0.3,
+    )
+    assert dropped == "it drops Brussels"
+    other = "Rutte visited NATO in Brussels on 12 March."  # another sentence's rewording
+    assert "content words" in str(
+        rewording_problem(original, other, p_original=0.8, p_rewording=0.3)
+    )
+    assert "no less subjective" in str(
+        rewording_problem(original, good, p_original=0.3, p_rewording=0.4)
+    )
+
+
+def _headline(kind: BiasKind) -> BiasFinding:
+    return BiasFinding(
+        kind=kind, quote="Headline!", severity=Severity.medium, score=0.9, explanation="x"
+    )
+
+
+def test_the_slant_score_orders_articles_by_their_evidence() -> None:
+    plain = [
+        _sentence(1, "Rutte said the talks would go on.", SentenceLabel.attributed),
+        _sentence(2, "The meeting took place in Brussels on Thursday.", SentenceLabel.other),
+        _sentence(3, "Allies agreed to meet again in April.", SentenceLabel.fact_supported),
+    ]
+    framed = [
+        *plain[:2],
+        _sentence(
+            3,
+            "It was a stark reality check and a major blow, clearly.",
+            SentenceLabel.opinion,
+            subjective=0.9,
+        ),
+    ]
+    neutral = slant(plain, spans_of(plain), [])
+    headline_only = slant(plain, spans_of(plain), [_headline(BiasKind.clickbait_headline)])
+    slanted = slant(framed, spans_of(framed), [_headline(BiasKind.clickbait_headline)])
+    assert neutral.overall is Slant.neutral and neutral.score == 0.0
+    assert neutral.score < headline_only.score < slanted.score
+    assert slanted.overall is Slant.strongly_slanted
+    assert "headline: clickbait_headline" in slanted.evidence
+    assert "1 of 1 own-voice sentences subjective" in slanted.evidence
+    assert slanted.assessment.startswith(f"Slant score {slanted.score:.2f} (strongly_slanted)")
+
+
+def test_serious_bare_allegations_outrank_hedged_interpretation_and_background() -> None:
+    allegation = _sentence(
+        1, "Western intelligence secretly armed the militias.", SentenceLabel.fact_unsupported
+    )
+    hedged = _sentence(
+        2, "The prospect appears to have been sidelined.", SentenceLabel.speculation, 0.5
+    )
+    hedged.signals.hedges = ["appears to"]  # type: ignore[union-attr]
+    background = _sentence(3, "The alliance was founded in 1949.", SentenceLabel.fact_unsupported)
+    attributed = _sentence(4, "Rutte said so.", SentenceLabel.attributed)
+    ranks = {s.id: strength(s, framing_spans(s.text)) for s in (allegation, hedged, background)}
+    assert ranks[1] >= STRONG > ranks[3] > ranks[2]
+    assert strength(attributed, []) == 0.0
