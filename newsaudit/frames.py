@@ -38,7 +38,9 @@ ARTICLE_COLUMNS = [
     "sentences",
     *(f"n_{label.value}" for label in SentenceLabel),
     "unsupported",
+    "unsupported_strong",
     "unsupported_share",
+    "slant_score",
     "claims",
     "unsupported_claims",
     "bias_findings",
@@ -56,6 +58,7 @@ SENTENCE_COLUMNS = [
     "end",
     "label",
     "unsupported",
+    "strength",
     "score",
     "text",
     "attribution_source",
@@ -150,6 +153,7 @@ def article_row(report: ArticleReport) -> dict[str, Any]:
     """One article's columns (see ``reports_frame``)."""
     counts = Counter(s.label for s in report.sentences)
     assertions = len(report.sentences) - counts[SentenceLabel.other]
+    unsupported = sum(s.label.unsupported for s in report.sentences)
     totals, article = report.totals(), report.article
     return {
         "id": article.id,
@@ -162,8 +166,10 @@ def article_row(report: ArticleReport) -> dict[str, Any]:
         "overall_slant": report.bias.overall.value,
         "sentences": len(report.sentences),
         **{f"n_{label.value}": counts[label] for label in SentenceLabel},
-        "unsupported": len(report.unsupported),
-        "unsupported_share": len(report.unsupported) / assertions if assertions else math.nan,
+        "unsupported": unsupported,
+        "unsupported_strong": len(report.unsupported),
+        "unsupported_share": unsupported / assertions if assertions else math.nan,
+        "slant_score": report.bias.score,
         "claims": len(report.claims),
         "unsupported_claims": len(report.unsupported_claims),
         "bias_findings": len(report.bias.findings),
@@ -187,6 +193,7 @@ def sentence_row(report: ArticleReport, sentence: Sentence) -> dict[str, Any]:
         "end": sentence.end,
         "label": sentence.label.value,
         "unsupported": sentence.label.unsupported,
+        "strength": sentence.strength,
         "score": sentence.score,
         "text": sentence.text,
         "attribution_source": cited.text if cited is not None else None,
@@ -220,12 +227,13 @@ def reports_frame(reports: Reports, level: Level = "article") -> pandas.DataFram
     Article columns: id, source, title, url, published, language, model, overall_slant,
     sentences, ``n_<label>`` per sentence label, unsupported (unsupported assertions: the
     fact_unsupported, opinion, speculation and attributed_unnamed sentences),
-    unsupported_share (of the sentences other than headings and fragments, label ``other``),
-    claims, unsupported_claims, bias_findings, prompt_tokens, completion_tokens, cost_usd,
-    seconds. Sentence columns: article_id, source, sentence_id, paragraph, start, end (offsets
-    in the cleaned body), label, unsupported, score, text, attribution_source (who is cited,
-    as the article names them), attribution_named, subjective (P(subjective wording)),
-    checkworthy.
+    unsupported_strong (those the report lists, strength 0.5 or more), unsupported_share (of
+    the sentences other than headings and fragments, label ``other``), slant_score, claims,
+    unsupported_claims, bias_findings, prompt_tokens, completion_tokens, cost_usd, seconds.
+    Sentence columns: article_id, source, sentence_id, paragraph, start, end (offsets in the
+    cleaned body), label, unsupported, strength (of an unsupported assertion), score, text,
+    attribution_source (who is cited, as the article names them), attribution_named,
+    subjective (P(subjective wording)), checkworthy.
 
     Examples:
         >>> import newsaudit

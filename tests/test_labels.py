@@ -141,23 +141,28 @@ def test_findings_come_from_the_articles_voice_at_the_label_threshold() -> None:
 
 
 @pytest.mark.parametrize(
-    ("shares", "overall", "found"),
+    ("plain", "overall", "found"),
     [
-        ((0.9, 0.95), "neutral", [(3, "high")]),
-        ((0.1, 0.5), "slightly_slanted", [(2, "medium"), (3, "high")]),
+        (6, "neutral", [(9, "high")]),
+        (0, "slightly_slanted", [(2, "medium"), (3, "high")]),
     ],
 )
 def test_a_neutral_article_gets_only_its_high_severity_findings(
-    shares: tuple[float, float], overall: str, found: list[tuple[int, str]]
+    plain: int, overall: str, found: list[tuple[int, str]]
 ) -> None:
-    """Medium findings (label threshold) only where the verdict calls the article slanted."""
-    body = "The vote was held on Monday. The plan is a poor idea. The plan is a shameful betrayal."
+    """Medium findings (label threshold) only where the verdict calls the article slanted:
+    one subjective sentence in nine keeps the slant score neutral, one in three does not."""
+    facts = " ".join(f"Item {n} passed by {n + 40} votes." for n in range(1, plain + 1))
+    opinions = "The plan is a poor idea. The plan is a shameful mistake."
+    body = f"The vote was held on Monday. {facts} {opinions}"
     article = clean(
         RawDocument(id="t", source="t.txt", kind="text", content=f"Vote held\n\n{body}\n")
     )
     segments = segment(article)
-    scores = dict(zip([s.id for s in segments], (0.1, 0.6, 0.9), strict=True))
-    signals = [_signals(s.text, number=s.id, subjective=scores[s.id]) for s in segments]
+    scores = dict(zip([s.id for s in segments], (*(0.1,) * (plain + 1), 0.6, 0.9), strict=True))
+    signals = [
+        _signals(s.text, number=s.id, subjective=scores[s.id], checkworthy=True) for s in segments
+    ]
     sentences = label_sentences(signals, np.eye(len(signals), dtype=np.float32), 0.6)
     llm = FakeLLM({"bias": [{"neutral_headline": "Vote held", "rewordings": []}]})
     assessment, _ = asyncio.run(
@@ -166,9 +171,9 @@ def test_a_neutral_article_gets_only_its_high_severity_findings(
             segments,
             sentences,
             llm=llm,
-            settings=JudgmentSettings(slant_shares=shares),
+            settings=JudgmentSettings(),
             headline=[],
         )
     )
-    assert assessment.overall.value == overall
+    assert assessment.overall.value == overall, assessment.assessment
     assert [(f.sentence, f.severity.value) for f in assessment.findings] == found

@@ -15,8 +15,10 @@ import yaml
 
 from pipeline.evaluation.gold import overlaps, score
 from pipeline.run import LLM_STAGES
+from pipeline.signals.rewording import rewording_problem
+from pipeline.signals.subjectivity import embed_and_classify
 from pipeline.text.quotes import normalize
-from schemas.bias import BiasKind
+from schemas.bias import BiasKind, Slant
 from schemas.report import ArticleReport
 from schemas.sentence import SentenceLabel
 from schemas.verification import Support
@@ -25,13 +27,15 @@ from tests.conftest import CASSETTES, SEEDS, SEEDS_DIR
 CONTROL = "002_91cb02791afa4ef3.txt"
 MISMATCH = "004_b2d0903adc2ffcae.txt"
 OPINIONATED = "003_e3a3cb5d0a2c9bc6.txt"
-# Gold recall of the recording (docs/measurements.md): found / expected per category. The
-# issue's bar is 0.8 for each; bias is far below it (the classifier scores the slanted seeds'
-# loaded sentences like the control's plain ones), and a regression below these fails.
-RECORDED_RECALL = {"attributed": 7 / 7, "unsupported": 10 / 12, "bias": 4 / 11}
-# Completion tokens per article: the target is 800; the recording's largest is seed 000 (96
-# sentences: 914), the other four stay at 471-771.
-MAX_COMPLETION_TOKENS = 914
+# Gold recall of the recording (docs/measurements.md): found / expected per category; the
+# issue's bar is 0.8 for attributed and unsupported and 8/11 for bias. A regression fails.
+RECORDED_RECALL = {"attributed": 7 / 7, "unsupported": 10 / 12, "bias": 10 / 11}
+# Completion tokens per article: the target is 800; the recording's largest is seed 000 (100
+# sentences: 821), then 001 (804); the other three stay at 489-718.
+MAX_COMPLETION_TOKENS = 821
+# Slant verdicts an editor would sign: the sensational, partisan and opinionated seeds above
+# the misleading-headline one, which is at least as slanted as the neutral control.
+MOST_SLANTED = ("000_3e70e7dff98cf2b9.txt", "001_13955f156448d006.txt", OPINIONATED)
 
 
 def _texts(report: ArticleReport) -> list[str]:
@@ -78,11 +82,52 @@ def test_the_control_article_is_not_over_flagged(
     seed_reports: dict[str, ArticleReport], gold: dict[str, Any]
 ) -> None:
     report = seed_reports[CONTROL]
-    assert len(report.bias.findings) <= 2
+    assert len(report.bias.findings) <= 1
+    assert report.bias.overall is Slant.neutral
+    assert len(report.unsupported) <= 3  # the strong list; the mild ones are folded
     own_voice = {SentenceLabel.fact_unsupported, SentenceLabel.opinion, SentenceLabel.speculation}
     for entry in gold["articles"][CONTROL]["attributed"]:
         labels = {s.label for s in report.sentences if overlaps(entry["quote"], s.text)}
         assert SentenceLabel.attributed in labels and not labels & own_voice, entry["quote"]
+
+
+def test_verdicts_order_the_seeds_by_their_slant(
+    seed_reports: dict[str, ArticleReport],
+) -> None:
+    score = {seed: report.bias.score for seed, report in seed_reports.items()}
+    assert min(score[s] for s in MOST_SLANTED) > score[MISMATCH] >= score[CONTROL]
+    for seed, report in seed_reports.items():
+        assert report.bias.assessment.startswith(f"Slant score {report.bias.score:.2f}"), seed
+        assert report.bias.evidence, seed
+
+
+def test_every_finding_span_is_in_its_sentence_and_every_rewording_passes_the_checks(
+    seed_reports: dict[str, ArticleReport],
+) -> None:
+    for seed, report in seed_reports.items():
+        body = report.article.body
+        for finding in report.bias.findings:
+            if finding.sentence is None:
+                continue
+            sentence = report.sentence(finding.sentence)
+            assert finding.start is not None and finding.end is not None, seed
+            assert body[finding.start : finding.end] == finding.quote, seed
+            assert sentence.start <= finding.start < finding.end <= sentence.end, seed
+        reworded = {
+            f.sentence: f.neutral_rewording
+            for f in report.bias.findings
+            if f.sentence is not None and f.neutral_rewording
+        }
+        originals = [report.sentence(n).text for n in reworded]
+        p = embed_and_classify(originals + list(reworded.values())).probabilities
+        for i, (n, text) in enumerate(reworded.items()):
+            problem = rewording_problem(
+                report.sentence(n).text,
+                text,
+                p_original=float(p[i]),
+                p_rewording=float(p[len(reworded) + i]),
+            )
+            assert problem is None, (seed, n, problem)
 
 
 def test_seed_004_headline_body_mismatch_is_reported(

@@ -95,10 +95,6 @@ class JudgmentSettings(BaseSettings):
         description="most one-letter questions per article (logprobs): past it, the model is "
         "asked about the sentences the classifier is least sure of",
     )
-    slant_shares: tuple[float, float] = Field(
-        (0.1, 0.25),
-        description="share of slanted sentences at which an article is slightly / strongly slanted",
-    )
 
 
 class BatchSettings(BaseSettings):

@@ -84,6 +84,8 @@ def sentence_finding(sentence: Sentence, neutral: str | None) -> BiasFinding:
         kind=kind,
         quote=sentence.text,
         sentence=sentence.id,
+        start=sentence.start,
+        end=sentence.end,
         severity=_severity(sentence),
         score=round(score, 4),
         explanation=f"Sentence {sentence.id}: {why} (P(subjective)={score:.2f}){words}.",
