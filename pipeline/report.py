@@ -84,17 +84,12 @@ def label_counts(report: ArticleReport) -> dict[str, int]:
     return {label.value: counts[label] for label in LABEL_ORDER}
 
 
-def unsupported_sentences(report: ArticleReport) -> list[Sentence]:
-    """The unsupported assertions in the report's ranked order (ids that name no sentence
-    are skipped)."""
+def unsupported_sentences(report: ArticleReport, *, mild: bool = False) -> list[Sentence]:
+    """The strong unsupported assertions in the report's ranked order, or with ``mild`` the
+    folded ones (ids that name no sentence are skipped)."""
     by_id = {s.id: s for s in report.sentences}
-    return [by_id[n] for n in report.unsupported if n in by_id]
-
-
-def mild_unsupported(report: ArticleReport) -> list[Sentence]:
-    """The mild unsupported assertions (hedged interpretation, plain background), folded."""
-    by_id = {s.id: s for s in report.sentences}
-    return [by_id[n] for n in report.unsupported_mild if n in by_id]
+    ids = report.unsupported_mild if mild else report.unsupported
+    return [by_id[n] for n in ids if n in by_id]
 
 
 def to_markdown(report: ArticleReport) -> str:
@@ -106,7 +101,7 @@ def to_markdown(report: ArticleReport) -> str:
         totals=report.totals(),
         counts=label_counts(report),
         unsupported=unsupported_sentences(report),
-        mild=mild_unsupported(report),
+        mild=unsupported_sentences(report, mild=True),
     )
     return text.rstrip() + "\n"
 
@@ -213,7 +208,7 @@ def to_html(report: ArticleReport) -> str:
         counts=label_counts(report),
         labels=LABEL_ORDER,
         unsupported=unsupported_sentences(report),
-        mild=mild_unsupported(report),
+        mild=unsupported_sentences(report, mild=True),
         ids={s.id for s in report.sentences},
         totals=report.totals(),
     )

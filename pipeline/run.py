@@ -32,7 +32,7 @@ from pipeline.text.ingest import RawDocument
 from pipeline.text.sentences import Segment, segment
 from schemas.article import Article
 from schemas.report import ArticleReport, ClaimAudit, StageMetrics
-from schemas.sentence import Sentence, SentenceLabel
+from schemas.sentence import Sentence
 from schemas.verification import VerifyReport
 
 T = TypeVar("T")
@@ -84,15 +84,12 @@ def _parts(doc: RawDocument, article: Article, settings: Settings) -> list[list[
 def ranked_unsupported(sentences: list[Sentence]) -> tuple[list[int], list[int]]:
     """Ids of the strong and of the mild unsupported assertions, each strongest first (ties
     in article order); every unsupported sentence gets its strength."""
-    for s in sentences:
-        if s.label.unsupported:
-            spans = framing_spans(s.text, attributed=s.label is SentenceLabel.attributed)
-            s.strength = strength(s, spans)
-    ranked = sorted(
-        (s for s in sentences if s.strength is not None), key=lambda s: (-(s.strength or 0), s.id)
-    )
-    strong = [s.id for s in ranked if (s.strength or 0) >= STRONG]
-    return strong, [s.id for s in ranked if (s.strength or 0) < STRONG]
+    scored = [(strength(s, framing_spans(s.text)), s) for s in sentences if s.label.unsupported]
+    scored.sort(key=lambda pair: (-pair[0], pair[1].id))
+    for value, s in scored:
+        s.strength = value
+    strong = [s.id for value, s in scored if value >= STRONG]
+    return strong, [s.id for value, s in scored if value < STRONG]
 
 
 async def audit(

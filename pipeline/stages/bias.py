@@ -186,8 +186,9 @@ def spans_of(sentences: Sequence[Sentence]) -> dict[int, list[FramingSpan]]:
     }
 
 
-def span_finding(sentence: Sentence, span: FramingSpan) -> BiasFinding:
-    """A finding for one framing span: its exact words and their place in the body."""
+def span_finding(sentence: Sentence, span: FramingSpan, neutral: str | None) -> BiasFinding:
+    """A finding for one framing span: its exact words, their place in the body, and the
+    sentence's rewording."""
     kind, why = SPAN_KINDS[span.kind]
     score = sentence.signals.subjective if sentence.signals else sentence.score
     mild = span.kind is Framing.intensifier
@@ -201,6 +202,7 @@ def span_finding(sentence: Sentence, span: FramingSpan) -> BiasFinding:
         score=round(score, 4),
         explanation=f"Sentence {sentence.id}: {why} (\u201c{span.text}\u201d, in the writer's "
         "own words).",
+        neutral_rewording=neutral,
     )
 
 
@@ -241,11 +243,10 @@ def sentence_findings(
     finds its wording subjective but no listed word names why); each with its rewording."""
     out = []
     for sentence in chosen:
-        found = [span_finding(sentence, span) for span in spans[sentence.id]]
+        reworded = neutral.get(sentence.id)
+        found = [span_finding(sentence, span, reworded) for span in spans[sentence.id]]
         if not found and slanted(sentence):
-            found = [sentence_finding(sentence, None)]
-        for finding in found:
-            finding.neutral_rewording = neutral.get(sentence.id)
+            found = [sentence_finding(sentence, reworded)]
         out += found
     return out
 
