@@ -10,8 +10,11 @@ words.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 from pipeline.signals.cues import outside_quotes
+from pipeline.signals.subjectivity import embed_and_classify
+from schemas.sentence import Sentence
 
 MIN_SHARED = 0.5  # share of the sentence's content words the rewording keeps
 NUMBER = re.compile(r"\d[\d,.]*\d|\d")
@@ -63,3 +66,33 @@ def rewording_problem(
     if p_rewording >= p_original:
         return f"it is no less subjective (P(subjective) {p_rewording:.2f} vs {p_original:.2f})"
     return None
+
+
+def verified_rewordings(
+    chosen: Sequence[Sentence], rewordings: Sequence[tuple[int, str]]
+) -> tuple[dict[int, str], list[str]]:
+    """The model's rewordings that pass the checks (pipeline.signals.rewording), keyed to the
+    sentence they reword: one keyed to the wrong flagged sentence moves to the one it passes
+    for. The rest are dropped, each with the reason."""
+    by_id = {s.id: s for s in chosen}
+    if not rewordings:
+        return {}, []
+    texts = [t for _, t in rewordings]
+    originals = [s.text for s in chosen]
+    probabilities = embed_and_classify(originals + texts).probabilities
+    p_of = dict(zip(by_id, (float(p) for p in probabilities[: len(originals)]), strict=True))
+    kept: dict[int, str] = {}
+    dropped = []
+    for (key, text), p in zip(rewordings, probabilities[len(originals) :], strict=True):
+
+        def problem(n: int, text: str = text, p: float = float(p)) -> str | None:
+            return rewording_problem(by_id[n].text, text, p_original=p_of[n], p_rewording=p)
+
+        order = [key] if key in by_id else []
+        order += [n for n in by_id if n != key]
+        fits = next((n for n in order if n not in kept and problem(n) is None), None)
+        if fits is not None:
+            kept[fits] = text
+        elif key in by_id:
+            dropped.append(f"sentence {key}: {problem(key)}")
+    return kept, dropped

@@ -17,8 +17,7 @@ from collections.abc import Sequence
 from pipeline.core.config import JudgmentSettings
 from pipeline.signals.citations import SentenceIndex
 from pipeline.signals.framing import Framing, FramingSpan, framing_spans
-from pipeline.signals.rewording import rewording_problem
-from pipeline.signals.subjectivity import embed_and_classify
+from pipeline.signals.rewording import verified_rewordings
 from pipeline.stages import StructuredLLM, call_stage
 from pipeline.stages.verify import check_statements
 from pipeline.text.sentences import Segment
@@ -204,36 +203,6 @@ def span_finding(sentence: Sentence, span: FramingSpan, neutral: str | None) -> 
         "own words).",
         neutral_rewording=neutral,
     )
-
-
-def verified_rewordings(
-    chosen: Sequence[Sentence], rewordings: Sequence[tuple[int, str]]
-) -> tuple[dict[int, str], list[str]]:
-    """The model's rewordings that pass the checks (pipeline.signals.rewording), keyed to the
-    sentence they reword: one keyed to the wrong flagged sentence moves to the one it passes
-    for. The rest are dropped, each with the reason."""
-    by_id = {s.id: s for s in chosen}
-    if not rewordings:
-        return {}, []
-    texts = [t for _, t in rewordings]
-    originals = [s.text for s in chosen]
-    probabilities = embed_and_classify(originals + texts).probabilities
-    p_of = dict(zip(by_id, (float(p) for p in probabilities[: len(originals)]), strict=True))
-    kept: dict[int, str] = {}
-    dropped = []
-    for (key, text), p in zip(rewordings, probabilities[len(originals) :], strict=True):
-
-        def problem(n: int, text: str = text, p: float = float(p)) -> str | None:
-            return rewording_problem(by_id[n].text, text, p_original=p_of[n], p_rewording=p)
-
-        order = [key] if key in by_id else []
-        order += [n for n in by_id if n != key]
-        fits = next((n for n in order if n not in kept and problem(n) is None), None)
-        if fits is not None:
-            kept[fits] = text
-        elif key in by_id:
-            dropped.append(f"sentence {key}: {problem(key)}")
-    return kept, dropped
 
 
 def sentence_findings(
