@@ -3,10 +3,14 @@ unsupported assertions."""
 
 from __future__ import annotations
 
+from pipeline.signals.attribution import attribute
 from pipeline.signals.framing import Framing, framing_spans
 from pipeline.signals.rewording import rewording_problem
+from pipeline.signals.sourcing import one_sided
 from pipeline.signals.strength import STRONG, strength
 from pipeline.stages.bias import sentence_findings, slant, spans_of
+from pipeline.text.sentences import segment
+from schemas.article import Article
 from schemas.bias import BiasFinding, BiasKind, Severity, Slant
 from schemas.sentence import Sentence, SentenceLabel, SentenceSignals
 
@@ -142,3 +146,50 @@ def test_serious_bare_allegations_outrank_hedged_interpretation_and_background()
     ranks = {s.id: strength(s, framing_spans(s.text)) for s in (allegation, hedged, background)}
     assert ranks[1] >= STRONG > ranks[3] > ranks[2]
     assert strength(attributed, []) == 0.0
+
+
+def _article(*paragraphs: str) -> tuple[str, list[Sentence]]:
+    """The body and its sentences, attributed by the rules (labels as the support stage
+    gives them for attributed and own-voice sentences)."""
+    article = Article(id="a", paragraphs=list(paragraphs))
+    segments = segment(article)
+    out = []
+    for seg, found in zip(segments, attribute(segments), strict=True):
+        label = SentenceLabel.attributed if found else SentenceLabel.fact_unsupported
+        sentence = _sentence(seg.id, seg.text, label, start=seg.start)
+        out.append(sentence.model_copy(update={"attribution": found}))
+    return article.body, out
+
+
+ACCUSATION = "Senator Jane Miller accused Governor Tom Reyes of hiding the audit from voters."
+
+
+def test_an_accusation_the_accused_never_answers_is_one_sided_sourcing() -> None:
+    body, sentences = _article(
+        ACCUSATION, "Miller said the audit showed missing funds.", "The audit ran for a year."
+    )
+    [found] = one_sided(sentences)
+    assert (found.sentence, found.text, found.accused) == (1, "accused", "Governor Tom Reyes")
+    assert body[found.start : found.end] == "accused"
+    judged = slant(sentences, spans_of(sentences), [], [found])
+    assert judged.score > slant(sentences, spans_of(sentences), []).score
+    assert any(
+        line.startswith("one-sided sourcing: Senator Jane Miller") for line in judged.evidence
+    )
+
+
+def test_a_response_or_the_accused_speaking_makes_it_two_sided() -> None:
+    answered = _article(ACCUSATION, "Reyes said the audit was published in March.")
+    denied = _article(ACCUSATION, "A spokesman for the governor denied the claim.")
+    no_comment = _article(ACCUSATION, "The governor's office declined to comment.")
+    for _, sentences in (answered, denied, no_comment):
+        assert one_sided(sentences) == []
+
+
+def test_a_single_source_without_an_accusation_is_not_one_sided() -> None:
+    _, wire = _article(
+        "NATO Secretary General Mark Rutte said membership for Ukraine was not on the table.",
+        "Rutte added that allies would discuss security guarantees after a peace deal.",
+        "He criticised delays in ammunition deliveries.",  # no named party accused
+    )
+    assert one_sided(wire) == []

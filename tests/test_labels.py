@@ -8,12 +8,14 @@ import numpy as np
 import pytest
 
 from pipeline.core.config import JudgmentSettings
+from pipeline.signals.attribution import attribute
 from pipeline.signals.cues import cues
 from pipeline.signals.labels import Signals, label_sentences
 from pipeline.stages.bias import check_bias, flagged, sentence_finding, slanted
 from pipeline.stages.clean import clean
 from pipeline.text.ingest import RawDocument
 from pipeline.text.sentences import Segment, segment
+from schemas.bias import BiasKind
 from schemas.sentence import Attribution, SentenceLabel, Span
 from tests.fakes import FakeLLM
 
@@ -177,3 +179,29 @@ def test_a_neutral_article_gets_only_its_high_severity_findings(
     )
     assert assessment.overall.value == overall, assessment.assessment
     assert [(f.sentence, f.severity.value) for f in assessment.findings] == found
+
+
+def test_the_bias_stage_reports_an_unanswered_accusation_on_its_accusing_words() -> None:
+    body = (
+        "Senator Jane Miller accused Governor Tom Reyes of hiding the audit. "
+        "The audit ran for a year."
+    )
+    article = clean(
+        RawDocument(id="t", source="t.txt", kind="text", content=f"Audit row\n\n{body}\n")
+    )
+    segments = segment(article)
+    found = attribute(segments)
+    signals = [
+        _signals(s.text, number=s.id, attribution=a, checkworthy=True)
+        for s, a in zip(segments, found, strict=True)
+    ]
+    sentences = label_sentences(signals, np.eye(len(signals), dtype=np.float32), 0.6)
+    llm = FakeLLM({"bias": [{"neutral_headline": "Audit row", "rewordings": []}]})
+    assessment, _ = asyncio.run(
+        check_bias(article, segments, sentences, llm=llm, settings=JudgmentSettings(), headline=[])
+    )
+    [one_sided] = [f for f in assessment.findings if f.kind is BiasKind.one_sided_sourcing]
+    assert one_sided.sentence == 1 and one_sided.quote == "accused"
+    assert one_sided.start is not None and one_sided.end is not None
+    assert article.body[one_sided.start : one_sided.end] == "accused"
+    assert "Governor Tom Reyes" in one_sided.explanation

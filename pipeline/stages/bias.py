@@ -18,6 +18,7 @@ from pipeline.core.config import JudgmentSettings
 from pipeline.signals.citations import SentenceIndex
 from pipeline.signals.framing import Framing, FramingSpan, framing_spans
 from pipeline.signals.rewording import verified_rewordings
+from pipeline.signals.sourcing import OneSided, one_sided
 from pipeline.stages import StructuredLLM, call_stage
 from pipeline.stages.verify import check_statements
 from pipeline.text.sentences import Segment
@@ -205,6 +206,22 @@ def span_finding(sentence: Sentence, span: FramingSpan, neutral: str | None) -> 
     )
 
 
+def sourcing_finding(sentence: Sentence, found: OneSided) -> BiasFinding:
+    """A finding for an accusation the accused never answers: the accusing words."""
+    score = sentence.signals.subjective if sentence.signals else sentence.score
+    return BiasFinding(
+        kind=BiasKind.one_sided_sourcing,
+        quote=found.text,
+        sentence=sentence.id,
+        start=found.start,
+        end=found.end,
+        severity=Severity.medium,
+        score=round(score, 4),
+        explanation=f"Sentence {sentence.id}: {found.accuser} \u201c{found.text}\u201d "
+        f"{found.accused}, who is never quoted, and the article reports no response.",
+    )
+
+
 def sentence_findings(
     chosen: Sequence[Sentence], spans: dict[int, list[FramingSpan]], neutral: dict[int, str]
 ) -> list[BiasFinding]:
@@ -263,7 +280,8 @@ async def check_bias(
     ids = {s.id for s in segments}
     mine = [s for s in sentences if s.id in ids]
     spans = spans_of(mine)
-    judged = slant(mine, spans, headline_findings(article, headline, None))
+    sourcing = one_sided(mine)
+    judged = slant(mine, spans, headline_findings(article, headline, None), sourcing)
     shown = reported(mine, spans, settings.max_flagged, strict=judged.overall is Slant.neutral)
     chosen = to_reword(shown, spans, settings.max_flagged)
     draft, metrics = await call_stage(
@@ -280,6 +298,9 @@ async def check_bias(
     )
     findings = headline_findings(article, headline, draft.neutral_headline)
     findings += sentence_findings(shown, spans, neutral)
+    by_id = {s.id: s for s in mine}
+    findings += [sourcing_finding(by_id[f.sentence], f) for f in sourcing]
+    findings.sort(key=lambda f: (f.sentence is not None, f.start or 0))
     return judged.model_copy(
         update={
             "headline_claims": headline,
@@ -296,6 +317,7 @@ async def check_bias(
 SPAN_WEIGHT = 0.5  # per framing span per 100 words (an intensifier counts half)
 SUBJECTIVE_WEIGHT = 1.5  # times the share of own-voice sentences at the finding threshold
 HEADLINE_WEIGHT = 0.25  # per headline problem (clickbait, mismatch)
+SOURCING_WEIGHT = 0.25  # per accusation the accused never answers
 BANDS = (0.25, 0.55)  # slant score at which an article is slightly / strongly slanted
 
 
@@ -303,10 +325,12 @@ def slant(
     sentences: Sequence[Sentence],
     spans: dict[int, list[FramingSpan]],
     headline: Sequence[BiasFinding],
+    sourcing: Sequence[OneSided] = (),
 ) -> BiasAssessment:
     """The article's slant score, 1 - exp(-evidence), from framing spans per 100 words, the
-    share of own-voice sentences scored subjective (at the finding threshold) and the
-    headline's problems; the verdict is its band, and the evidence is listed."""
+    share of own-voice sentences scored subjective (at the finding threshold), the
+    headline's problems and the accusations no one answers; the verdict is its band, and the
+    evidence is listed."""
     words = sum(len(s.text.split()) for s in sentences)
     weight = sum(
         0.5 if sp.kind is Framing.intensifier else 1.0 for found in spans.values() for sp in found
@@ -316,6 +340,7 @@ def slant(
     subjective = sum(slanted(s, strict=True) for s in own)
     evidence = 100 * weight / max(1, words) * SPAN_WEIGHT
     evidence += SUBJECTIVE_WEIGHT * subjective / max(1, len(own)) + HEADLINE_WEIGHT * len(headline)
+    evidence += SOURCING_WEIGHT * len(sourcing)
     score = round(1 - math.exp(-evidence), 4)
     level = sum(score >= band for band in BANDS)
     listed = [
@@ -325,6 +350,11 @@ def slant(
     ]
     if headline:
         listed.append("headline: " + ", ".join(f.kind.value for f in headline))
+    listed += [
+        f"one-sided sourcing: {f.accuser} accuses {f.accused} (sentence {f.sentence}), "
+        "no response reported"
+        for f in sourcing
+    ]
     unsupported = sum(s.label.unsupported for s in sentences)
     listed.append(f"{unsupported} of {len(sentences)} sentences unsupported assertions")
     return BiasAssessment(
