@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pipeline.signals.attribution import attribute
 from pipeline.signals.framing import Framing, framing_spans
-from pipeline.signals.rewording import rewording_problem
+from pipeline.signals.rewording import rewording_problem, verified_headline
 from pipeline.signals.sourcing import one_sided
 from pipeline.signals.strength import STRONG, strength
 from pipeline.stages.bias import sentence_findings, slant, spans_of
@@ -193,3 +193,18 @@ def test_a_single_source_without_an_accusation_is_not_one_sided() -> None:
         "He criticised delays in ammunition deliveries.",  # no named party accused
     )
     assert one_sided(wire) == []
+
+
+def test_a_neutral_headline_must_differ_be_plain_and_less_subjective() -> None:
+    title = "NATO's Shocking Shift: Rutte Declares Ukraine's Membership Dead!"
+    plain = "Rutte says NATO membership for Ukraine is not on the table"
+    assert verified_headline(title, plain) == (plain, None)
+    assert verified_headline(title, title.upper()) == (
+        None,
+        "neutral headline: it repeats the headline",
+    )
+    kept, why = verified_headline(title, "Is Ukraine's NATO membership dead?")
+    assert kept is None and why is not None and "clickbait" in why
+    kept, why = verified_headline(plain, title.rstrip("!"))
+    assert kept is None and why is not None and "no less subjective" in why
+    assert verified_headline(None, plain) == (plain, None)

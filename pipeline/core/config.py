@@ -87,7 +87,14 @@ class JudgmentSettings(BaseSettings):
         description="cosine at which a sentence citing a named source backs an own-voice one",
     )
     max_flagged: int = Field(
-        4, ge=0, le=50, description="most slanted sentences reported and sent for rewording"
+        4, ge=0, le=50, description="most classifier-flagged slanted sentences reported"
+    )
+    max_reworded: int = Field(
+        3,
+        ge=0,
+        le=50,
+        description="most reported sentences the model rewords (about 50 completion tokens "
+        "each); most framing spans first",
     )
     max_questions: int = Field(
         40,

@@ -96,3 +96,22 @@ def verified_rewordings(
         elif key in by_id:
             dropped.append(f"sentence {key}: {problem(key)}")
     return kept, dropped
+
+
+def verified_headline(title: str | None, neutral: str | None) -> tuple[str | None, str | None]:
+    """The model's neutral headline if it passes its checks, else None and why: it must
+    differ from the headline, not be punctuated as clickbait (! or ?), and score a lower
+    P(subjective) than the headline."""
+    if not title or not neutral:
+        return neutral, None
+    if _norm(title) == _norm(neutral):
+        return None, "neutral headline: it repeats the headline"
+    if any(mark in neutral for mark in "!?"):
+        return None, "neutral headline: it is punctuated as clickbait (! or ?)"
+    p_title, p_neutral = (float(p) for p in embed_and_classify([title, neutral]).probabilities)
+    if p_neutral >= p_title:
+        return None, (
+            f"neutral headline: it is no less subjective (P(subjective) {p_neutral:.2f} vs "
+            f"{p_title:.2f})"
+        )
+    return neutral, None

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from pipeline.core.config import JudgmentSettings
 from pipeline.signals.citations import SentenceIndex
 from pipeline.signals.framing import Framing, FramingSpan, framing_spans
-from pipeline.signals.rewording import verified_rewordings
+from pipeline.signals.rewording import verified_headline, verified_rewordings
 from pipeline.signals.sourcing import OneSided, one_sided
 from pipeline.stages import StructuredLLM, call_stage
 from pipeline.stages.verify import check_statements
@@ -283,7 +283,7 @@ async def check_bias(
     sourcing = one_sided(mine)
     judged = slant(mine, spans, headline_findings(article, headline, None), sourcing)
     shown = reported(mine, spans, settings.max_flagged, strict=judged.overall is Slant.neutral)
-    chosen = to_reword(shown, spans, settings.max_flagged)
+    chosen = to_reword(shown, spans, settings.max_reworded)
     draft, metrics = await call_stage(
         "bias",
         BiasDraft.for_flagged(len(chosen)),
@@ -296,7 +296,9 @@ async def check_bias(
     neutral, dropped = verified_rewordings(
         chosen, [(r.sentence, r.neutral) for r in draft.rewordings]
     )
-    findings = headline_findings(article, headline, draft.neutral_headline)
+    neutral_headline, headline_dropped = verified_headline(article.title, draft.neutral_headline)
+    dropped += [headline_dropped] if headline_dropped else []
+    findings = headline_findings(article, headline, neutral_headline)
     findings += sentence_findings(shown, spans, neutral)
     by_id = {s.id: s for s in mine}
     findings += [sourcing_finding(by_id[f.sentence], f) for f in sourcing]
@@ -304,7 +306,7 @@ async def check_bias(
     return judged.model_copy(
         update={
             "headline_claims": headline,
-            "neutral_headline": draft.neutral_headline,
+            "neutral_headline": neutral_headline,
             "findings": findings,
             "dropped_rewordings": dropped,
         }
