@@ -30,9 +30,9 @@ OPINIONATED = "003_e3a3cb5d0a2c9bc6.txt"
 # Gold recall of the recording (docs/measurements.md): found / expected per category; the
 # issue's bar is 0.8 for attributed and unsupported and 8/11 for bias. A regression fails.
 RECORDED_RECALL = {"attributed": 7 / 7, "unsupported": 10 / 12, "bias": 10 / 11}
-# Completion tokens per article: the target is 800; the recording's largest is seed 000 (100
-# sentences: 821), then 001 (804); the other three stay at 489-718.
-MAX_COMPLETION_TOKENS = 821
+# Completion tokens per article: the target (the recording's largest is seed 000, 100
+# sentences: 788; the others 489-738).
+MAX_COMPLETION_TOKENS = 800
 # Slant verdicts an editor would sign: the sensational, partisan and opinionated seeds above
 # the misleading-headline one, which is at least as slanted as the neutral control.
 MOST_SLANTED = ("000_3e70e7dff98cf2b9.txt", "001_13955f156448d006.txt", OPINIONATED)
