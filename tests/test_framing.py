@@ -128,7 +128,7 @@ def test_the_slant_score_orders_articles_by_their_evidence() -> None:
     assert neutral.overall is Slant.neutral and neutral.score == 0.0
     assert neutral.score < headline_only.score < slanted.score
     assert slanted.overall is Slant.strongly_slanted
-    assert "headline: clickbait_headline" in slanted.evidence
+    assert "headline punctuated as clickbait (! or ?)" in slanted.evidence
     assert "1 of 1 own-voice sentences subjective" in slanted.evidence
     assert slanted.assessment.startswith(f"Slant score {slanted.score:.2f} (strongly_slanted)")
 
@@ -173,9 +173,14 @@ def test_an_accusation_the_accused_never_answers_is_one_sided_sourcing() -> None
     assert body[found.start : found.end] == "accused"
     judged = slant(sentences, spans_of(sentences), [], [found])
     assert judged.score > slant(sentences, spans_of(sentences), []).score
-    assert any(
-        line.startswith("one-sided sourcing: Senator Jane Miller") for line in judged.evidence
-    )
+    assert (
+        "one-sided sourcing: Senator Jane Miller accuses Governor Tom Reyes (sentence 1), "
+        "no response reported"
+    ) in judged.evidence
+    # The plain background sentence is an unsupported assertion, but a mild one.
+    assert "0 of 3 sentences strong unsupported assertions (1 mild)" in judged.evidence
+    mismatch = slant(sentences, spans_of(sentences), [_headline(BiasKind.headline_body_mismatch)])
+    assert "headline asserts what the body does not (1 clause(s))" in mismatch.evidence
 
 
 def test_a_response_or_the_accused_speaking_makes_it_two_sided() -> None:

@@ -19,6 +19,7 @@ from pipeline.signals.citations import SentenceIndex
 from pipeline.signals.framing import Framing, FramingSpan, framing_spans
 from pipeline.signals.rewording import verified_headline, verified_rewordings
 from pipeline.signals.sourcing import OneSided, one_sided
+from pipeline.signals.strength import STRONG, strength
 from pipeline.stages import StructuredLLM, call_stage
 from pipeline.stages.verify import check_statements
 from pipeline.text.sentences import Segment
@@ -350,15 +351,21 @@ def slant(
         "per 100 words)",
         f"{subjective} of {len(own)} own-voice sentences subjective",
     ]
-    if headline:
-        listed.append("headline: " + ", ".join(f.kind.value for f in headline))
+    mismatched = sum(f.kind is BiasKind.headline_body_mismatch for f in headline)
+    if any(f.kind is BiasKind.clickbait_headline for f in headline):
+        listed.append("headline punctuated as clickbait (! or ?)")
+    if mismatched:
+        listed.append(f"headline asserts what the body does not ({mismatched} clause(s))")
     listed += [
         f"one-sided sourcing: {f.accuser} accuses {f.accused} (sentence {f.sentence}), "
         "no response reported"
         for f in sourcing
     ]
-    unsupported = sum(s.label.unsupported for s in sentences)
-    listed.append(f"{unsupported} of {len(sentences)} sentences unsupported assertions")
+    ranked = [strength(s, spans[s.id]) >= STRONG for s in sentences if s.label.unsupported]
+    listed.append(
+        f"{sum(ranked)} of {len(sentences)} sentences strong unsupported assertions "
+        f"({len(ranked) - sum(ranked)} mild)"
+    )
     return BiasAssessment(
         findings=[],
         overall=SLANT_ORDER[level],
