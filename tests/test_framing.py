@@ -6,9 +6,10 @@ from __future__ import annotations
 from pipeline.signals.attribution import attribute
 from pipeline.signals.framing import Framing, framing_spans
 from pipeline.signals.rewording import rewording_problem, verified_headline
+from pipeline.signals.slant import slant
 from pipeline.signals.sourcing import one_sided
 from pipeline.signals.strength import STRONG, strength
-from pipeline.stages.bias import sentence_findings, slant, spans_of
+from pipeline.stages.bias import sentence_findings, spans_of
 from pipeline.text.sentences import segment
 from schemas.article import Article
 from schemas.bias import BiasFinding, BiasKind, Severity, Slant

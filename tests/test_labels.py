@@ -11,7 +11,8 @@ from pipeline.core.config import JudgmentSettings
 from pipeline.signals.attribution import attribute
 from pipeline.signals.cues import cues
 from pipeline.signals.labels import Signals, label_sentences
-from pipeline.stages.bias import check_bias, flagged, sentence_finding, slanted
+from pipeline.signals.slant import slanted
+from pipeline.stages.bias import check_bias, flagged, sentence_finding
 from pipeline.stages.clean import clean
 from pipeline.text.ingest import RawDocument
 from pipeline.text.sentences import Segment, segment
