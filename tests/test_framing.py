@@ -192,6 +192,17 @@ def test_a_response_or_the_accused_speaking_makes_it_two_sided() -> None:
         assert one_sided(sentences) == []
 
 
+def test_passive_and_adjectival_accusations_accuse_no_one_in_the_sentence() -> None:
+    for text in (
+        "Police said he is accused of killing two men near a Boston nightclub.",
+        "The sheriff said officers are investigating an alleged attack on Senator Miller.",
+        "Her comment drew a rebuke from Chinese authorities, the ministry said.",
+        "Senator Miller accused him of hiding the audit.",  # no named party
+    ):
+        _, sentences = _article(text)
+        assert one_sided(sentences) == [], text
+
+
 def test_a_single_source_without_an_accusation_is_not_one_sided() -> None:
     _, wire = _article(
         "NATO Secretary General Mark Rutte said membership for Ukraine was not on the table.",

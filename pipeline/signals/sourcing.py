@@ -1,8 +1,9 @@
 """One-sided sourcing, read from who the article lets speak.
 
 A contested claim is an accusation: a sentence attributed to a source (named or not) whose
-reporting words accuse, blame or criticise a party the sentence names ("Rutte accused Orban
-of..."). It is one-sided when the accused never speaks in the article (no sentence is
+verb, in the active voice, accuses, blames or criticises a party named as its object ("Miller
+accused Governor Reyes of..."; not "he is accused of", "an alleged attack"). It is
+one-sided when the accused never speaks in the article (no sentence is
 attributed to a source sharing a name with them) and the article reports no response at all
 ("declined to comment", "denied", "did not respond"). Rules, not a model: who speaks is in
 the article's structure, and the rule says why it fired. Without an accusation a single
@@ -35,6 +36,16 @@ RESPONSE = re.compile(
     re.IGNORECASE,
 )
 NAME = re.compile(r"\b[A-Z][\w’'-]+(?:\s+[A-Z][\w’'-]+)*")
+# Before the verb: passive voice ("is accused of"), or an adjective or noun ("an alleged
+# attack", "drew a rebuke"): no one in the sentence accuses anyone.
+NOT_ACTIVE = re.compile(
+    r"\b(?:is|are|was|were|be|been|being|get|gets|got|had|who|which|a|an|the|its|his|her|"
+    r"their)\s+$",
+    re.IGNORECASE,
+)
+# After the verb: its object, a named party ("accused Governor Reyes of", "blamed the Kremlin
+# for", "criticised 13th-placed Newcastle"): a determiner and one more word at most.
+OBJECT = re.compile(r"\s+(?:(?:the|a|an)\s+)?(?:[a-z0-9][\w’'-]*\s+)?(?=[A-Z])")
 
 
 @dataclass(frozen=True)
@@ -67,22 +78,22 @@ def _accusation(sentence: Sentence) -> OneSided | None:
     if found is None:
         return None
     own = outside_quotes(sentence.text)
-    match = ACCUSATION.search(own)
-    if match is None:
-        return None
     accuser = found.source.text if found.source is not None else "an unnamed source"
-    named = (m.group() for m in NAME.finditer(own, match.end()))
-    accused = next((n for n in named if _names(n) - _names(accuser)), None)
-    if accused is None:
-        return None
-    return OneSided(
-        sentence=sentence.id,
-        start=sentence.start + match.start(),
-        end=sentence.start + match.end(),
-        text=match.group(),
-        accuser=accuser,
-        accused=accused,
-    )
+    for match in ACCUSATION.finditer(own):
+        if NOT_ACTIVE.search(own[: match.start()]):
+            continue
+        target = OBJECT.match(own, match.end())
+        name = NAME.match(own, target.end()) if target else None
+        if name is not None and _names(name.group()) - _names(accuser):
+            return OneSided(
+                sentence=sentence.id,
+                start=sentence.start + match.start(),
+                end=sentence.start + match.end(),
+                text=match.group(),
+                accuser=accuser,
+                accused=name.group(),
+            )
+    return None
 
 
 def one_sided(sentences: Sequence[Sentence]) -> list[OneSided]:
