@@ -16,6 +16,7 @@ import pytest
 from typer.testing import CliRunner
 
 from pipeline.cli.main import app
+from pipeline.cli.progress import EvalProgress
 from pipeline.core.config import Settings
 from pipeline.core.errors import ConfigError, InputError, NewsauditError
 from pipeline.evaluation import scorers
@@ -32,7 +33,6 @@ from pipeline.evaluation.metrics import (
 )
 from pipeline.evaluation.rows import (
     BiasRow,
-    EvalProgress,
     FaithfulnessRow,
     Row,
     Scorer,

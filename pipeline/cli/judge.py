@@ -11,10 +11,11 @@ from typing import Annotated
 import typer
 
 from pipeline.cli.common import ApiBaseOpt, ConfigOpt, Format, ModelOpt, err, fail, settings_from
+from pipeline.cli.progress import EvalProgress
 from pipeline.core.config import Settings
 from pipeline.core.errors import ConfigError, InputError, NewsauditError
 from pipeline.evaluation.metrics import EvalSummary, render_summary
-from pipeline.evaluation.rows import EvalProgress, Row, evaluate, read_rows
+from pipeline.evaluation.rows import Row, evaluate, read_rows
 from pipeline.evaluation.scorers import make_scorer
 from pipeline.model.llm import LLM
 from pipeline.report import verify_to_markdown

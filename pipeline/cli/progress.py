@@ -1,23 +1,81 @@
-"""Batch progress on stderr: a rich progress bar on a terminal, plain periodic lines for cron."""
+"""Progress on stderr for `newsaudit batch` and `newsaudit eval`: a rich progress bar on a
+terminal, plain periodic lines for cron and logs."""
 
 from __future__ import annotations
 
+import math
 import sys
 import time
 from types import TracebackType
-from typing import TextIO
+from typing import Self, TextIO
 
 from rich.console import Console
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
     Progress,
+    ProgressColumn,
     TaskID,
     TextColumn,
     TimeElapsedColumn,
+    TimeRemainingColumn,
 )
 
 from pipeline.batch.stats import BatchStats
+
+
+class StderrProgress:
+    """A bar named ``newsaudit <command>`` on a terminal, else a line at most every
+    ``every_s`` seconds (and whenever the caller forces one)."""
+
+    command = ""
+    extra_columns: tuple[ProgressColumn, ...] = ()
+
+    def __init__(self, stream: TextIO | None = None, every_s: float = 30.0) -> None:
+        # sys.stderr looked up now, not at import: it may have been replaced since (tests, CLI)
+        self.stream = sys.stderr if stream is None else stream
+        self.every_s = every_s
+        self.tty = self.stream.isatty()
+        self._last = -math.inf
+        self._bar: Progress | None = None
+        self._task: TaskID | None = None
+
+    def __enter__(self) -> Self:
+        if self.tty:
+            self._bar = Progress(
+                TextColumn(f"newsaudit {self.command}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("{task.fields[detail]}"),
+                TimeElapsedColumn(),
+                *self.extra_columns,
+                console=Console(file=self.stream),
+            )
+            self._bar.start()
+            self._task = self._bar.add_task(self.command, total=None, detail="")
+        return self
+
+    def show(self, completed: int, total: int, detail: str, line: str, force: bool = False) -> None:
+        """The bar's state, or the plain ``line`` when its interval has passed (or ``force``)."""
+        if self._bar is not None and self._task is not None:
+            self._bar.update(self._task, total=total, completed=completed, detail=detail)
+            return
+        now = time.monotonic()
+        if force or now - self._last >= self.every_s:
+            self._last = now
+            self.print(line)
+
+    def print(self, line: str) -> None:
+        print(f"newsaudit: {self.command}: {line}", file=self.stream, flush=True)
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._bar is not None:
+            self._bar.stop()
 
 
 def _line(stats: BatchStats) -> str:
@@ -29,56 +87,31 @@ def _line(stats: BatchStats) -> str:
     )
 
 
-class BatchProgress:
-    """Call with the stats whenever they change; draws at most a few times a second."""
+class BatchProgress(StderrProgress):
+    """Call with the stats whenever they change."""
 
-    def __init__(self, stream: TextIO = sys.stderr, every_s: float = 30.0) -> None:
-        self.stream = stream
-        self.every_s = every_s
-        self.tty = stream.isatty()
-        self._last = 0.0
-        self._bar: Progress | None = None
-        self._task: TaskID | None = None
-
-    def __enter__(self) -> BatchProgress:
-        if self.tty:
-            self._bar = Progress(
-                TextColumn("newsaudit batch"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TextColumn("{task.fields[detail]}"),
-                TimeElapsedColumn(),
-                console=Console(file=self.stream),
-                transient=False,
-            )
-            self._bar.start()
-            self._task = self._bar.add_task("batch", total=None, detail="")
-        return self
+    command = "batch"
 
     def __call__(self, stats: BatchStats) -> None:
-        if self._bar is not None and self._task is not None:
-            finished = stats.done + stats.failed + stats.skipped
-            detail = (
-                f"[green]{stats.done} done[/] [red]{stats.failed} failed[/] "
-                f"{stats.skipped} skipped {stats.in_flight} in flight "
-                f"{stats.prompt_tokens + stats.completion_tokens} tok"
-            )
-            self._bar.update(self._task, total=stats.total, completed=finished, detail=detail)
-            return
-        now = time.monotonic()
-        if now - self._last >= self.every_s:
-            self._last = now
-            print(f"newsaudit: batch: {_line(stats)}", file=self.stream, flush=True)
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        if self._bar is not None:
-            self._bar.stop()
+        detail = (
+            f"[green]{stats.done} done[/] [red]{stats.failed} failed[/] "
+            f"{stats.skipped} skipped {stats.in_flight} in flight "
+            f"{stats.prompt_tokens + stats.completion_tokens} tok"
+        )
+        self.show(stats.done + stats.failed + stats.skipped, stats.total, detail, _line(stats))
 
     def final(self, stats: BatchStats) -> None:
         """The closing line, always printed."""
-        print(f"newsaudit: batch: {_line(stats)}", file=self.stream, flush=True)
+        self.print(_line(stats))
+
+
+class EvalProgress(StderrProgress):
+    """Rows finished out of the total; the plain line also when the last row is scored."""
+
+    command = "eval"
+    extra_columns = (TimeRemainingColumn(),)
+
+    def __call__(self, finished: int, skipped: int, total: int) -> None:
+        detail = f"{skipped} already in the output" if skipped else ""
+        line = f"{finished}/{total} rows scored ({skipped} already in the output)"
+        self.show(finished, total, detail, line, force=finished == total)

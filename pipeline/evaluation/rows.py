@@ -16,24 +16,11 @@ from __future__ import annotations
 
 import json
 import math
-import sys
-import time
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
-from types import TracebackType
-from typing import Annotated, Any, TextIO
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, StringConstraints, ValidationError
-from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TaskID,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
 
 from pipeline.batch import JsonLines
 from pipeline.core.errors import ConfigError, InputError, NewsauditError
@@ -245,58 +232,3 @@ async def evaluate(
         raise ConfigError(f"threshold {threshold} is not in [0, 1]")
     await predict(rows, scorer, out, threshold=threshold, chunk_size=chunk_size, progress=progress)
     return summarize_file(rows, out, task, threshold, log)
-
-
-# Progress -------------------------------------------------------------------------------------
-
-
-class EvalProgress:
-    """Rows finished out of the total on stderr: a rich bar on a terminal, else periodic lines."""
-
-    def __init__(self, stream: TextIO | None = None, every_s: float = 30.0) -> None:
-        # sys.stderr looked up now, not at import: it may have been replaced since (tests, CLI)
-        self.stream = sys.stderr if stream is None else stream
-        self.every_s = every_s
-        self.tty = self.stream.isatty()
-        self._last = -math.inf
-        self._bar: Progress | None = None
-        self._task: TaskID | None = None
-
-    def __enter__(self) -> EvalProgress:
-        if self.tty:
-            self._bar = Progress(
-                TextColumn("newsaudit eval"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TextColumn("{task.fields[detail]}"),
-                TimeElapsedColumn(),
-                TimeRemainingColumn(),
-                console=Console(file=self.stream),
-            )
-            self._bar.start()
-            self._task = self._bar.add_task("eval", total=None, detail="")
-        return self
-
-    def __call__(self, finished: int, skipped: int, total: int) -> None:
-        if self._bar is not None and self._task is not None:
-            detail = f"{skipped} already in the output" if skipped else ""
-            self._bar.update(self._task, total=total, completed=finished, detail=detail)
-            return
-        now = time.monotonic()
-        if now - self._last >= self.every_s or finished == total:
-            self._last = now
-            print(
-                f"newsaudit: eval: {finished}/{total} rows scored "
-                f"({skipped} already in the output)",
-                file=self.stream,
-                flush=True,
-            )
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        if self._bar is not None:
-            self._bar.stop()
