@@ -35,17 +35,21 @@ from pipeline.signals.framing import Framing, framing_spans  # noqa: E402
 from pipeline.signals.subjectivity import (  # noqa: E402
     BASE_FEATURES,
     MODEL_FEATURES,
-    centred,
     classifier,
     embed_and_classify,
-    subjective,
 )
 from pipeline.text.sentences import whole  # noqa: E402
-from train.combination import out_of_fold_classifier, probes, rows_of  # noqa: E402
-from train.subjectivity import SEED, best_threshold, load  # noqa: E402
+from train.combination import (  # noqa: E402
+    OWN_VOICE_FEATURES,
+    fit,
+    out_of_fold_classifier,
+    probes,
+    production_scores,
+    rows_of,
+)
+from train.subjectivity import best_threshold, load  # noqa: E402
 
 KINDS = tuple(k.value for k in Framing)
-OWN_VOICE = tuple(f for f in BASE_FEATURES if f not in ("attributed", "unnamed"))
 Rows = list[tuple[dict[str, float], bool]]
 
 
@@ -65,35 +69,19 @@ def youden(y: np.ndarray, scores: np.ndarray) -> float:
     return float(max(grid, key=lambda t: (balanced_accuracy(y, scores >= t), -abs(t - 0.5))))
 
 
-def fitted(rows: Rows, y: np.ndarray, names: tuple[str, ...], own_only: bool, rule: str) -> Any:
-    """A logistic regression over ``names`` and its threshold from out-of-fold predictions."""
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.model_selection import StratifiedKFold, cross_val_predict
-
-    kept = [(v, label) for (v, own), label in zip(rows, y, strict=True) if own or not own_only]
-    x = np.array([[v[n] for n in names] for v, _ in kept])
-    labels = np.array([label for _, label in kept])
-    model = LogisticRegression(C=1.0, class_weight="balanced", max_iter=5000)
-    folds = StratifiedKFold(5, shuffle=True, random_state=SEED)
-    oof = cross_val_predict(model, x, labels, cv=folds, method="predict_proba")[:, 1]
-    threshold = best_threshold(labels, oof) if rule == "macro-F1" else youden(labels, oof)
-    return model.fit(x, labels), names, threshold
-
-
-def scores_of(rows: Rows, parts: tuple[Any, Any] | None) -> np.ndarray:
-    """Centred scores as the pipeline gives them (the model's variant for own-voice rows with
-    the model's answers); ``parts`` None: the shipped combination."""
-    out = []
-    for values, own in rows:
-        has_model = own and MODEL_FEATURES[0] in values
-        if parts is None:
-            p, shipped = subjective(values, has_model)
-            out.append(centred(p, shipped.threshold))
-            continue
-        model, names, threshold = parts[0] if has_model else parts[1]
-        p = model.predict_proba(np.array([[values[n] for n in names]]))[0, 1]
-        out.append(centred(float(p), threshold))
-    return np.array(out)
+def variant(rows: Rows, y: np.ndarray, extra: tuple[str, ...], choose: Any) -> dict[str, Any]:
+    """Both parts of a combination over the shipped signals plus ``extra``, fitted as
+    `python -m train.combination` fits them (the model's part on own-voice rows only)."""
+    own = [(values, label) for (values, o), label in zip(rows, y, strict=True) if o]
+    return {
+        "with_model": fit(
+            [v for v, _ in own],
+            np.array([label for _, label in own]),
+            OWN_VOICE_FEATURES + MODEL_FEATURES + extra,
+            choose,
+        ),
+        "without_model": fit([v for v, _ in rows], y, BASE_FEATURES + extra, choose),
+    }
 
 
 def main() -> None:
@@ -123,25 +111,21 @@ def main() -> None:
         found = embed_and_classify(set_texts)
         base = rows_of(set_texts, set_ids, found.probabilities, found.phrases, answers)
         scored[name] = with_framing(set_texts, base)
-    model = tuple(MODEL_FEATURES)
-    variants: dict[str, Any] = {"shipped combination": None}
-    for label, extra, rule in (
-        ("refitted, same signals", (), "macro-F1"),
-        ("+ framing-span count", ("framing",), "macro-F1"),
-        ("+ framing-span counts per kind", KINDS, "macro-F1"),
-        ("threshold by balanced accuracy", (), "balanced accuracy"),
-    ):
-        variants[label] = (
-            fitted(fit_rows, y, OWN_VOICE + model + extra, True, rule),
-            fitted(fit_rows, y, BASE_FEATURES + extra, False, rule),
-        )
+    shipped = json.loads((ROOT / "pipeline" / "data" / "combination.json").read_text())
+    variants = {
+        "shipped combination": shipped,
+        "refitted, same signals": variant(fit_rows, y, (), best_threshold),
+        "+ framing-span count": variant(fit_rows, y, ("framing",), best_threshold),
+        "+ framing-span counts per kind": variant(fit_rows, y, KINDS, best_threshold),
+        "threshold by balanced accuracy": variant(fit_rows, y, (), youden),
+    }
     header = " | ".join(f"{n} macro-F1 / AUC" for n in sets)
     print(f"| variant | {header} | best on {args.rows.stem} |")
     print("|---|" + "---|" * (len(sets) + 1))
     for label, parts in variants.items():
         cells, best = [], 0.0
         for name, (_, _, labels) in sets.items():
-            s = scores_of(scored[name], parts)
+            s = production_scores(scored[name], parts)
             cells.append(f"{macro_f1(labels, s >= 0.5):.3f} / {roc_auc(labels, s):.3f}")
             grid = np.arange(0.1, 0.9, 0.01)
             best = max(macro_f1(labels, s >= t) for t in grid)

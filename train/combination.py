@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -142,8 +143,14 @@ def rows_of(
     return out
 
 
-def fit(rows: list[dict[str, float]], y: np.ndarray, names: tuple[str, ...]) -> dict[str, Any]:
-    """A logistic regression over the named signals, its threshold from out-of-fold scores."""
+def fit(
+    rows: list[dict[str, float]],
+    y: np.ndarray,
+    names: tuple[str, ...],
+    choose: Callable[[np.ndarray, np.ndarray], float] = best_threshold,
+) -> dict[str, Any]:
+    """A logistic regression over the named signals, its threshold chosen by ``choose``
+    (default: best macro-F1) from out-of-fold scores."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import StratifiedKFold, cross_val_predict
 
@@ -152,7 +159,7 @@ def fit(rows: list[dict[str, float]], y: np.ndarray, names: tuple[str, ...]) -> 
     folds = StratifiedKFold(5, shuffle=True, random_state=SEED)
     oof = cross_val_predict(model, x, y, cv=folds, method="predict_proba")[:, 1]
     model.fit(x, y)
-    threshold = best_threshold(y, oof)
+    threshold = choose(y, oof)
     return {
         "features": list(names),
         "coef": [round(float(c), 6) for c in model.coef_[0]],
