@@ -1,7 +1,7 @@
 """The local engine over several worker processes: the same outputs as one process, one
 rpm budget for all of them, and a worker that dies costs only the articles it had in hand.
 
-(The kill-and-resume test in test_batch.py runs with one and with two processes.)
+(The kill-and-resume test in test_batch_faults.py runs with one and with two processes.)
 """
 
 from __future__ import annotations
