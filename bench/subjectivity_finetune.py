@@ -9,9 +9,10 @@ NewsSD-ENG test and on ROWS. Nothing is chosen on ROWS. Results: docs/measuremen
 (fine-tuning overfits NewsSD's distribution: better on its test split, worse on CheckThat).
 
 PyTorch and transformers are not dependencies of the project; install them in a separate
-environment (transformers 5 pulls a huggingface-hub that litellm refuses):
+environment (transformers 5 pulls a huggingface-hub that litellm refuses). The script also
+imports the project's NewsSD loader, threshold rule and metrics, which need only numpy:
 
-    python -m venv /tmp/ft && /tmp/ft/bin/pip install torch==2.13.0 "transformers<5" scikit-learn
+    python -m venv /tmp/ft && /tmp/ft/bin/pip install torch==2.13.0 "transformers<5"
     /tmp/ft/bin/python bench/subjectivity_finetune.py ROWS [--epochs 4 --lr 3e-5 --seeds 0 1]
 
 ROWS: {"id","text","label"} lines (label true = subjective), e.g. the CheckThat! 2024
@@ -23,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -30,19 +32,17 @@ from typing import Any
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from pipeline.evaluation.metrics import macro_f1, roc_auc  # noqa: E402
+from train.subjectivity import best_threshold, load  # noqa: E402
+
 ENCODER = Path.home() / ".cache" / "newsaudit" / "models" / "all-minilm-l6-v2"
 BATCH = 16
 
 
-def rows(path: Path) -> tuple[list[str], np.ndarray]:
-    """Texts and labels of one {"text","label"} JSONL file."""
-    lines = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
-    return [r["text"] for r in lines], np.array([bool(r["label"]) for r in lines])
-
-
 def main() -> None:
     import torch
-    from sklearn.metrics import f1_score, roc_auc_score
     from transformers import BertModel, PreTrainedTokenizerFast
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -114,30 +114,27 @@ def main() -> None:
                 sched.step()
         return model
 
-    def macro(y: np.ndarray, p: np.ndarray, t: float) -> float:
-        return float(f1_score(y, p >= t, average="macro"))
-
-    grid = np.round(np.arange(0.05, 0.951, 0.01), 2)
-    train_x, train_y = rows(args.data / "newssd-eng-train.jsonl")
-    val_x, val_y = rows(args.data / "newssd-eng-val.jsonl")
+    train_x, train_y, _ = load(args.data, "train")
+    val_x, val_y, _ = load(args.data, "val")
+    other = [json.loads(line) for line in args.rows.read_text().splitlines() if line.strip()]
     sets = {
-        "NewsSD test": rows(args.data / "newssd-eng-test.jsonl"),
-        args.rows.stem: rows(args.rows),
+        "NewsSD test": load(args.data, "test")[:2],
+        args.rows.stem: ([r["text"] for r in other], np.array([bool(r["label"]) for r in other])),
     }
     for seed in args.seeds:
         start = time.monotonic()
         model = train(train_x, train_y, seed)
         val_p = predict(model, val_x)
-        threshold = float(max(grid, key=lambda t: (macro(val_y, val_p, t), -abs(t - 0.5))))
+        threshold = best_threshold(val_y, val_p)
         line: dict[str, Any] = {"seed": seed, "seconds": round(time.monotonic() - start)}
         line["val threshold"] = threshold
         for name, (texts, y) in sets.items():
             p = predict(model, texts)
             line[name] = {
-                "auc": round(float(roc_auc_score(y, p)), 3),
-                "macro_f1@0.5": round(macro(y, p, 0.5), 3),
-                "macro_f1@val": round(macro(y, p, threshold), 3),
-                "best": round(max(macro(y, p, t) for t in grid), 3),
+                "auc": round(roc_auc(y, p), 3),
+                "macro_f1@0.5": round(macro_f1(y, p >= 0.5), 3),
+                "macro_f1@val": round(macro_f1(y, p >= threshold), 3),
+                "best": round(max(macro_f1(y, p >= t) for t in np.arange(0.1, 0.9, 0.01)), 3),
             }
         print(json.dumps(line), flush=True)
 
