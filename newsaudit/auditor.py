@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import os
 from collections.abc import AsyncGenerator, AsyncIterator, Iterable, Iterator
-from contextlib import ExitStack, nullcontext, suppress
+from contextlib import ExitStack, nullcontext
 from dataclasses import dataclass, field
 from itertools import islice
 from pathlib import Path
@@ -77,18 +77,29 @@ class Result:
         return self.report is not None
 
 
-async def _next(results: AsyncGenerator[Result, None]) -> Result | None:
-    try:
-        return await results.__anext__()
-    except StopAsyncIteration:
-        return None
+class _Steps:
+    """The results generator, stepped from a caller outside the Auditor's loop.
 
+    A caller's interrupt or cancellation cancels the step in flight, and the step then
+    unwinds on the loop (cancelling the articles in flight) after the caller has moved on;
+    ``close`` waits for that unwinding, so that when closing returns nothing runs on.
+    """
 
-async def _close(results: AsyncGenerator[Result, None]) -> None:
-    # Still running when an interrupt cancelled the step driving it: that cancellation
-    # already runs its cleanup.
-    with suppress(RuntimeError):
-        await results.aclose()
+    def __init__(self, results: AsyncGenerator[Result, None]) -> None:
+        self.results = results
+        self.step: asyncio.Task[Any] | None = None
+
+    async def next(self) -> Result | None:
+        self.step = asyncio.current_task()
+        try:
+            return await self.results.__anext__()
+        except StopAsyncIteration:
+            return None
+
+    async def close(self) -> None:
+        if self.step is not None and not self.step.done():
+            await asyncio.wait([self.step])
+        await self.results.aclose()
 
 
 class Auditor:
@@ -301,21 +312,23 @@ def _check_errors(errors: str) -> None:
 
 def _drain(loop: LoopThread, results: AsyncGenerator[Result, None]) -> Iterator[Result]:
     """The results, one at a time from the Auditor's loop; closing this closes them."""
+    steps = _Steps(results)
     try:
-        while (result := loop.run(_next(results))) is not None:
+        while (result := loop.run(steps.next())) is not None:
             yield result
     finally:
         if loop.running:
-            loop.run(_close(results))
+            loop.run(steps.close())
 
 
 async def _relay(
     loop: LoopThread, results: AsyncGenerator[Result, None]
 ) -> AsyncGenerator[Result, None]:
     """The results, awaited from the caller's loop; closing this closes them."""
+    steps = _Steps(results)
     try:
-        while (result := await loop.arun(_next(results))) is not None:
+        while (result := await loop.arun(steps.next())) is not None:
             yield result
     finally:
         if loop.running:
-            await loop.arun(_close(results))
+            await loop.arun(steps.close())

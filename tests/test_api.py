@@ -67,6 +67,21 @@ def calls(server: FakeServer) -> int:
     return sum(server.requests.values())
 
 
+def calls_once_settled(server: FakeServer, at_return: int, slots: int) -> int:
+    """The request count once none has arrived for 0.1 s, checked to have grown by at most
+    one request per slot: a request sent just before a cancellation (it cannot be unsent) is
+    read and counted by the server's thread a moment after the call that cancelled it has
+    returned. Work left running would send more than that."""
+    count = at_return
+    for _ in range(20):
+        time.sleep(0.1)
+        if (now := calls(server)) == count:
+            break
+        count = now
+    assert count - at_return <= slots
+    return count
+
+
 def without_timings(value: Any) -> Any:
     """A report's JSON without what differs between two runs: when and how long."""
     if isinstance(value, dict):
@@ -227,10 +242,11 @@ def test_a_closed_auditor_says_so(server: FakeServer) -> None:
 
 class SlowOn:
     """A model that takes ``delay_s`` longer on every call about an article naming one of
-    ``markers``."""
+    ``markers``, and counts its calls in flight."""
 
     def __init__(self, inner: Any, markers: Sequence[str], delay_s: float) -> None:
         self.inner, self.markers, self.delay_s = inner, markers, delay_s
+        self.in_flight = 0
 
     async def _wait(self, messages: list[dict[str, str]]) -> None:
         if any(marker in m["content"] for m in messages for marker in self.markers):
@@ -243,14 +259,22 @@ class SlowOn:
         messages: list[dict[str, str]],
         context: dict[str, Any] | None = None,
     ) -> tuple[T, StageMetrics]:
-        await self._wait(messages)
-        return await self.inner.structured(stage, response_model, messages, context)
+        self.in_flight += 1
+        try:
+            await self._wait(messages)
+            return await self.inner.structured(stage, response_model, messages, context)
+        finally:
+            self.in_flight -= 1
 
     async def probe(
         self, stage: str, messages: list[dict[str, str]], options: Sequence[str]
     ) -> tuple[dict[str, float] | None, StageMetrics]:
-        await self._wait(messages)
-        return await self.inner.probe(stage, messages, options)
+        self.in_flight += 1
+        try:
+            await self._wait(messages)
+            return await self.inner.probe(stage, messages, options)
+        finally:
+            self.in_flight -= 1
 
 
 def test_check_many_yields_results_as_they_finish_with_their_index(server: FakeServer) -> None:
@@ -291,7 +315,7 @@ def test_check_many_raises_the_first_error_and_cancels_the_rest(server: FakeServ
     with newsaudit.Auditor(config=hosted(server)) as auditor:
         with pytest.raises(newsaudit.ProviderError, match="after 2 attempts"):
             list(auditor.check_many(records, concurrency=2))
-        settled = calls(server)
+        settled = calls_once_settled(server, calls(server), slots=2)
         time.sleep(0.3)
         assert calls(server) == settled  # nothing went on in the background
         assert settled < 8 * 4
@@ -305,7 +329,7 @@ def test_breaking_out_cancels_the_articles_in_flight(server: FakeServer) -> None
         for result in auditor.check_many(synthetic_records(10), concurrency=3):
             assert result.index == 0  # syn-1 and syn-2 are at their first or second call
             break
-        settled = calls(server)
+        settled = calls_once_settled(server, calls(server), slots=3)
         time.sleep(0.6)
         assert calls(server) == settled < 4 + 2 * 3  # they were cancelled, not finished
         # The Auditor goes on serving.
@@ -314,6 +338,8 @@ def test_breaking_out_cancels_the_articles_in_flight(server: FakeServer) -> None
 
 def test_async_check_many_cancels_on_close_and_on_cancellation(server: FakeServer) -> None:
     server.latency_s = 0.1
+    settings = hosted(server)
+    counted = SlowOn(LLM(settings, model=settings.model, api_base=server.base_url), [], 0.0)
     records = synthetic_records(10)
 
     async def consume(results: Any) -> None:
@@ -322,18 +348,21 @@ def test_async_check_many_cancels_on_close_and_on_cancellation(server: FakeServe
 
     async def main() -> list[int]:
         first = []
-        async with newsaudit.Auditor(config=hosted(server)) as auditor:
+        async with newsaudit.Auditor(config=settings, llm=counted) as auditor:
             async with aclosing(auditor.acheck_many(records, concurrency=3)) as results:
                 async for result in results:
                     first.append(result.index)
                     break
+            assert counted.in_flight == 0  # closing returned once the articles had stopped
             assert calls(server) < 10 * 4
             task = asyncio.create_task(consume(auditor.acheck_many(records, concurrency=3)))
             await asyncio.sleep(0.15)
+            assert counted.in_flight > 0
             task.cancel()
             with pytest.raises(asyncio.CancelledError):
                 await task
-            settled = calls(server)
+            assert counted.in_flight == 0  # the cancellation returned once they had stopped
+            settled = await asyncio.to_thread(calls_once_settled, server, calls(server), 3)
             await asyncio.sleep(0.3)
             assert calls(server) == settled  # cancelled, not left running on the Auditor
         return first
