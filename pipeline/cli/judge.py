@@ -16,7 +16,9 @@ from pipeline.core.config import Settings
 from pipeline.core.errors import ConfigError, InputError, NewsauditError
 from pipeline.evaluation.metrics import EvalSummary, render_summary
 from pipeline.evaluation.rows import Row, evaluate, read_rows
-from pipeline.evaluation.scorers import make_scorer
+from pipeline.evaluation.scorers import make_scorer, make_span_scorer
+from pipeline.evaluation.span_metrics import SpanSummary, render_span_summary
+from pipeline.evaluation.spans import SpanRow, evaluate_spans, read_span_rows
 from pipeline.model.llm import LLM
 from pipeline.report import verify_to_markdown
 from pipeline.run import open_llm
@@ -29,6 +31,7 @@ class Task(StrEnum):
 
     bias = "bias"
     faithfulness = "faithfulness"
+    spans = "spans"
 
 
 def verify(
@@ -85,7 +88,12 @@ def eval_cmd(
     out: Annotated[Path, typer.Option("--out", help="predictions (JSONL), resumed when it exists")],
     threshold: Annotated[
         float | None,
-        typer.Option(min=0.0, max=1.0, help="pred = score >= this (default: the scorer's)"),
+        typer.Option(
+            min=0.0,
+            max=1.0,
+            help="pred = score >= this; spans: keep a span whose score >= this "
+            "(default: the scorer's)",
+        ),
     ] = None,
     limit: Annotated[int | None, typer.Option(min=1, help="only the first N rows")] = None,
     config: ConfigOpt = None,
@@ -99,17 +107,26 @@ def eval_cmd(
     {"id","document","claim","label"} for faithfulness (true = the document supports the
     claim). Writes one {"id","score","pred"} line per row to --out; rerunning the same command
     skips the ids already there.
+
+    spans: rows {"id","text","spans":[[start,end],...]} (character offsets into text); writes
+    {"id","spans","scores"} lines and prints span recall, span precision, F1 and false alarms
+    (no model is started).
     """
     try:
         settings = settings_from(config, model, api_base)
-        rows = read_rows(rows_file, task.value, limit)
-        with open_llm(settings) as llm:
-            summary = _eval(rows, task.value, out, llm, settings, threshold)
+        if task is Task.spans:
+            text = render_span_summary(
+                _eval_spans(read_span_rows(rows_file, limit), out, settings, threshold)
+            )
+        else:
+            rows = read_rows(rows_file, task.value, limit)
+            with open_llm(settings) as llm:
+                text = render_summary(_eval(rows, task.value, out, llm, settings, threshold))
     except NewsauditError as exc:
         if out.exists() and not isinstance(exc, InputError | ConfigError):
             warn(f"predictions so far are kept in {out}; rerun the same command to resume")
         raise fail(exc) from None
-    typer.echo(render_summary(summary), nl=False)
+    typer.echo(text, nl=False)
 
 
 def _eval(
@@ -121,6 +138,16 @@ def _eval(
         return asyncio.run(
             evaluate(rows, scorer, out, task=task, threshold=chosen, progress=progress, log=warn)
         )
+
+
+def _eval_spans(
+    rows: list[SpanRow], out: Path, settings: Settings, threshold: float | None
+) -> SpanSummary:
+    # The tagger needs no model: none is opened (an embedded one would start a server).
+    scorer, default = make_span_scorer(Task.spans.value, None, settings)
+    chosen = default if threshold is None else threshold
+    with EvalProgress(every_s=settings.batch.log_every_s) as progress:
+        return asyncio.run(evaluate_spans(rows, scorer, out, threshold=chosen, progress=progress))
 
 
 def warn(message: str) -> None:

@@ -105,12 +105,27 @@ def bootstrap_ci(
     resample) are skipped; if every resample is, the ``ValueError`` is raised.
     """
     y, v = _pair(labels, values, float)
+    return resample_ci(lambda rows: metric(y[rows], v[rows]), y.size, n, seed, level)
+
+
+def resample_ci(
+    metric: Callable[[np.ndarray], float],
+    size: int,
+    n: int = 1000,
+    seed: int = 0,
+    level: float = 0.95,
+) -> tuple[float, float]:
+    """Percentile interval of ``metric``, given the indices of a resample of ``size`` rows
+    (drawn with replacement), over ``n`` resamples (fixed seed); undefined resamples
+    (``ValueError``) are skipped, and if every one is, the ``ValueError`` is raised."""
+    if size <= 0:
+        raise ValueError("no rows to score")
     rng = np.random.default_rng(seed)
     estimates = []
     for _ in range(n):
-        rows = rng.integers(0, y.size, y.size)
+        rows = rng.integers(0, size, size)
         try:
-            estimates.append(metric(y[rows], v[rows]))
+            estimates.append(metric(rows))
         except ValueError:
             continue
     if not estimates:

@@ -10,6 +10,9 @@
   Rerunning skips the ids already there (a torn last line from a killed run is cut), so one
   output file belongs to one task and one model: use a new file for another model.
 - Metrics: over every row of the input, from the scores in the output file.
+
+The ``spans`` task (rows with character spans, not labels) reuses the reading and resume parts
+here; its rows, runner and metrics are ``pipeline.evaluation.spans`` and ``span_metrics``.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ import json
 import math
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, StringConstraints, ValidationError
 
@@ -29,12 +32,17 @@ from pipeline.evaluation.metrics import EvalSummary, summarize
 NonEmpty = Annotated[str, StringConstraints(min_length=1)]
 
 
-class Row(BaseModel):
-    """One labelled example; ``label`` true is the positive class of its task."""
+class Identified(BaseModel):
+    """A row of a rows file: a unique id; the fields its subclass names; others ignored."""
 
     model_config = ConfigDict(strict=True, frozen=True, extra="ignore")
 
     id: NonEmpty
+
+
+class Row(Identified):
+    """One labelled example; ``label`` true is the positive class of its task."""
+
     label: bool
 
 
@@ -54,6 +62,7 @@ class FaithfulnessRow(Row):
 ROW_TYPES: dict[str, type[Row]] = {"bias": BiasRow, "faithfulness": FaithfulnessRow}
 Scorer = Callable[[list[Row]], Awaitable[list[float]]]
 OnProgress = Callable[[int, int, int], None]  # (finished, skipped, total)
+R = TypeVar("R", bound=Identified)
 
 
 # Reading the rows -----------------------------------------------------------------------------
@@ -62,13 +71,15 @@ OnProgress = Callable[[int, int, int], None]  # (finished, skipped, total)
 def _problem(exc: ValidationError) -> str:
     """The first validation error of a row as a short phrase."""
     first = exc.errors()[0]
+    if not first["loc"]:  # a check of the whole row: its message says what is wrong
+        return str(first["msg"])
     field = ".".join(str(p) for p in first["loc"])
     if first["type"] == "missing":
         return f"missing field '{field}'"
     return f"field '{field}': {first['msg']} (got {first['input']!r:.60})"
 
 
-def parse_row(raw: bytes, kind: type[Row], where: str) -> Row:
+def parse_row(raw: bytes, kind: type[R], where: str) -> R:
     """One JSONL line as a row of ``kind``; ``where`` (file:line) names it in errors."""
     try:
         record = json.loads(raw)
@@ -97,7 +108,13 @@ def read_rows(path: Path, task: str, limit: int | None = None) -> list[Row]:
     kind = ROW_TYPES.get(task)
     if kind is None:
         raise ConfigError(f"unknown task {task!r}; one of {', '.join(ROW_TYPES)}")
-    rows: list[Row] = []
+    return read_typed(path, kind, limit)
+
+
+def read_typed(path: Path, kind: type[R], limit: int | None = None) -> list[R]:
+    """Every row of a rows file as ``kind`` (the first ``limit`` only, if given): blank lines
+    skipped, a duplicate id or a file without rows refused, file:line in every error."""
+    rows: list[R] = []
     first_line: dict[str, int] = {}
     for number, raw in _lines(path):
         if limit is not None and len(rows) >= limit:
@@ -119,13 +136,21 @@ def read_rows(path: Path, task: str, limit: int | None = None) -> list[Row]:
 # Predictions ----------------------------------------------------------------------------------
 
 
-def _valid_score(value: Any) -> bool:
+def valid_probability(value: Any) -> bool:
+    """A finite number in [0, 1] (not a bool)."""
     is_number = isinstance(value, int | float) and not isinstance(value, bool)
     return is_number and math.isfinite(value) and 0.0 <= value <= 1.0
 
 
-def saved_predictions(out: Path) -> dict[str, dict[str, Any]]:
-    """The prediction line of each id in ``out`` (the first line with a valid score counts;
+def has_valid_score(record: dict[str, Any]) -> bool:
+    """A prediction line of the labelled tasks: its score is a probability."""
+    return valid_probability(record.get("score"))
+
+
+def saved_predictions(
+    out: Path, valid: Callable[[dict[str, Any]], bool] = has_valid_score
+) -> dict[str, dict[str, Any]]:
+    """The prediction line of each id in ``out`` (the first ``valid`` line counts; invalid or
     unparseable lines, such as a torn last line, are passed over)."""
     saved: dict[str, dict[str, Any]] = {}
     if not out.exists():
@@ -137,7 +162,7 @@ def saved_predictions(out: Path) -> dict[str, dict[str, Any]]:
             except ValueError:
                 continue
             ident = record.get("id") if isinstance(record, dict) else None
-            if isinstance(ident, str) and ident not in saved and _valid_score(record.get("score")):
+            if isinstance(ident, str) and ident not in saved and valid(record):
                 saved[ident] = record
     return saved
 
@@ -147,16 +172,49 @@ def check_scores(scores: list[float], rows: list[Row]) -> list[float]:
     if len(scores) != len(rows):
         raise NewsauditError(f"the scorer returned {len(scores)} scores for {len(rows)} rows")
     for row, score in zip(rows, scores, strict=True):
-        if not _valid_score(score):
+        if not valid_probability(score):
             raise NewsauditError(
                 f"the scorer gave row {row.id!r} the score {score!r}, not in [0, 1]"
             )
     return [float(s) for s in scores]
 
 
-def _chunks(rows: list[Row], size: int) -> Iterator[list[Row]]:
+def chunks(rows: list[R], size: int) -> Iterator[list[R]]:
+    """The rows in runs of ``size``; the last may be shorter."""
     for start in range(0, len(rows), size):
         yield rows[start : start + size]
+
+
+async def append_predictions(
+    rows: list[R],
+    out: Path,
+    lines_of: Callable[[list[R]], Awaitable[list[dict[str, Any]]]],
+    *,
+    valid: Callable[[dict[str, Any]], bool] = has_valid_score,
+    chunk_size: int = 8,
+    progress: OnProgress = lambda _f, _s, _t: None,
+) -> int:
+    """The resumable loop of every task: the rows without a ``valid`` line in ``out`` go to
+    ``lines_of`` chunk by chunk (it returns one output line per row, each with the row's id),
+    each chunk's lines appended as they come; returns how many rows were done now. A failure
+    keeps the lines written; a torn last line from a killed run is cut first."""
+    if chunk_size < 1:
+        raise ConfigError(f"chunk size must be at least 1, not {chunk_size}")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    lines = JsonLines(out)  # cuts a torn last line before anything is appended
+    done = set(saved_predictions(out, valid))
+    todo = [row for row in rows if row.id not in done]
+    skipped, scored = len(rows) - len(todo), 0
+    progress(skipped, skipped, len(rows))
+    try:
+        for chunk in chunks(todo, chunk_size):
+            for record in await lines_of(chunk):
+                lines.append(record)
+            scored += len(chunk)
+            progress(skipped + scored, skipped, len(rows))
+    finally:
+        lines.close()
+    return scored
 
 
 async def predict(
@@ -170,24 +228,15 @@ async def predict(
 ) -> int:
     """Score the rows not yet in ``out`` chunk by chunk, appending each chunk's lines as it
     comes; returns how many rows were scored now. A scorer failure keeps the lines written."""
-    if chunk_size < 1:
-        raise ConfigError(f"chunk size must be at least 1, not {chunk_size}")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    lines = JsonLines(out)  # cuts a torn last line before anything is appended
-    done = set(saved_predictions(out))
-    todo = [row for row in rows if row.id not in done]
-    skipped, scored = len(rows) - len(todo), 0
-    progress(skipped, skipped, len(rows))
-    try:
-        for chunk in _chunks(todo, chunk_size):
-            scores = check_scores(await scorer(chunk), chunk)
-            for row, score in zip(chunk, scores, strict=True):
-                lines.append({"id": row.id, "score": score, "pred": score >= threshold})
-            scored += len(chunk)
-            progress(skipped + scored, skipped, len(rows))
-    finally:
-        lines.close()
-    return scored
+
+    async def lines_of(chunk: list[Row]) -> list[dict[str, Any]]:
+        scores = check_scores(await scorer(chunk), chunk)
+        return [
+            {"id": row.id, "score": score, "pred": score >= threshold}
+            for row, score in zip(chunk, scores, strict=True)
+        ]
+
+    return await append_predictions(rows, out, lines_of, chunk_size=chunk_size, progress=progress)
 
 
 def summarize_file(

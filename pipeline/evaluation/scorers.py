@@ -1,5 +1,7 @@
 """Scorers for `newsaudit eval`, by task: each factory takes the open model and the settings and
-returns the scorer (see ``pipeline.evaluation.rows.Scorer``) with its default threshold."""
+returns the scorer (see ``pipeline.evaluation.rows.Scorer``) with its default threshold. The
+spans task has its own registry (``SPAN_SCORERS``): its scorer tags spans (see
+``pipeline.evaluation.spans.SpanScorer``) and needs no model."""
 
 from __future__ import annotations
 
@@ -9,8 +11,10 @@ from typing import Any
 from pipeline.core.config import Settings
 from pipeline.core.errors import ConfigError
 from pipeline.evaluation.rows import BiasRow, FaithfulnessRow, Row, Scorer
+from pipeline.evaluation.spans import Prediction, SpanRow, SpanScorer
 
 ScorerFactory = Callable[[Any, Settings], tuple[Scorer, float]]
+SpanScorerFactory = Callable[[Any, Settings], tuple[SpanScorer, float]]
 
 
 def bias_scorer(llm: Any, settings: Settings) -> tuple[Scorer, float]:
@@ -72,6 +76,38 @@ SCORERS: dict[str, ScorerFactory] = {"bias": bias_scorer, "faithfulness": faithf
 def make_scorer(task: str, llm: Any, settings: Settings) -> tuple[Scorer, float]:
     """The scorer of ``task`` over ``llm`` and its default threshold."""
     factory = SCORERS.get(task)
+    if factory is None:
+        raise ConfigError(f"no scorer for task {task!r}")
+    return factory(llm, settings)
+
+
+def spans_scorer(llm: Any, settings: Settings) -> tuple[SpanScorer, float]:
+    """Each row's text tagged by ``pipeline.signals.tagger`` as a one-sentence input in the
+    article's own voice; each tagged span comes with its probability, and the default
+    threshold is the tagger's. Neither the model (``llm``, None from the CLI) nor the settings
+    are used."""
+    try:
+        from pipeline.signals.tagger import tag_texts, threshold
+
+        default = float(threshold())  # loads the tagger: a missing weights file shows here
+    except (ImportError, OSError) as exc:
+        needs = "task spans needs the span tagger (pipeline.signals.tagger)"
+        raise ConfigError(f"{needs}: {exc}") from exc
+
+    async def score(rows: list[SpanRow]) -> list[list[Prediction]]:
+        tagged = tag_texts([row.text for row in rows])
+        return [[(t.start, t.end, t.probability) for t in spans] for spans in tagged]
+
+    return score, default
+
+
+# Task name -> factory of a span scorer.
+SPAN_SCORERS: dict[str, SpanScorerFactory] = {"spans": spans_scorer}
+
+
+def make_span_scorer(task: str, llm: Any, settings: Settings) -> tuple[SpanScorer, float]:
+    """The span scorer of ``task`` and its default threshold."""
+    factory = SPAN_SCORERS.get(task)
     if factory is None:
         raise ConfigError(f"no scorer for task {task!r}")
     return factory(llm, settings)
