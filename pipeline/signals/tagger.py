@@ -96,12 +96,12 @@ def candidates(text: str, *, attributed: bool = False) -> list[Candidate]:
     other word of MIN_LETTERS letters or more (no lexicon values)."""
     own = _own_words(text, attributed)
     found = [_from_match(m) for m in lexicon().matches(own)]
-    taken = [(c.start, c.end) for c in found]
+    listed = bytearray(len(own))  # 1 where a listed phrase already covers the character
+    for c in found:
+        listed[c.start : c.end] = b"\x01" * (c.end - c.start)
     empty = dict.fromkeys(LEXICON_FEATURES, 0.0)
     for m in CANDIDATE.finditer(own):
-        if len(m.group()) >= MIN_LETTERS and not any(
-            a < m.end() and m.start() < b for a, b in taken
-        ):
+        if len(m.group()) >= MIN_LETTERS and not any(listed[m.start() : m.end()]):
             found.append(Candidate(m.start(), m.end(), Framing.loaded_language, dict(empty), ()))
     return sorted(found, key=lambda c: c.start)
 
@@ -113,21 +113,28 @@ def feature_matrix(
     offsets: Sequence[tuple[int, int]],
     sentence_p: float,
 ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    """Each candidate's named features and its word pieces' mean state (rows in order)."""
-    token_logits = classifier().token_logits(tokens) if len(offsets) else np.zeros(0)
+    """Each candidate's named features and its word pieces' mean state (rows in order), in a
+    few array operations per sentence."""
     width = tokens.shape[1] if tokens.ndim == 2 else 0
-    named = np.zeros((len(found), len(FEATURES)))
-    states = np.zeros((len(found), width))
-    for row, c in enumerate(found):
-        pieces = [k for k, (a, b) in enumerate(offsets) if a < c.end and c.start < b]
-        values = dict(c.values)
-        if pieces:
-            values["token_mean"] = float(token_logits[pieces].mean())
-            values["token_max"] = float(token_logits[pieces].max())
-            states[row] = tokens[pieces].mean(0)
-        values["sentence"] = logit(sentence_p)
-        values["capitalised"] = float(c.start > 0 and text[c.start].isupper())
-        named[row] = [values.get(f, 0.0) for f in FEATURES]
+    named = np.array([[c.values.get(f, 0.0) for f in FEATURES] for c in found], dtype=np.float64)
+    named[:, FEATURES.index("sentence")] = logit(sentence_p)
+    named[:, FEATURES.index("capitalised")] = [
+        float(c.start > 0 and text[c.start].isupper()) for c in found
+    ]
+    if not len(offsets):
+        return named, np.zeros((len(found), width))
+    bounds = np.asarray(offsets, dtype=np.int64)
+    spans = np.array([(c.start, c.end) for c in found], dtype=np.int64)
+    # pieces[i, k]: word piece k overlaps candidate i
+    pieces = (bounds[None, :, 0] < spans[:, 1:2]) & (spans[:, 0:1] < bounds[None, :, 1])
+    count = pieces.sum(1)
+    has = count > 0
+    token_logits = classifier().token_logits(tokens)
+    mean = (pieces @ token_logits) / np.maximum(count, 1)
+    top = np.where(pieces, token_logits[None, :], -np.inf).max(1)
+    named[has, FEATURES.index("token_mean")] = mean[has]
+    named[has, FEATURES.index("token_max")] = top[has]
+    states = (pieces.astype(np.float64) @ tokens) / np.maximum(count, 1)[:, None]
     return named, states
 
 
