@@ -31,13 +31,14 @@ sys.path.insert(0, str(ROOT))
 from pipeline.core.config import load_settings  # noqa: E402
 from pipeline.evaluation.metrics import balanced_accuracy, macro_f1, roc_auc  # noqa: E402
 from pipeline.signals.attribution import attribute  # noqa: E402
-from pipeline.signals.framing import Framing, framing_spans  # noqa: E402
+from pipeline.signals.framing import Framing  # noqa: E402
 from pipeline.signals.subjectivity import (  # noqa: E402
     BASE_FEATURES,
     MODEL_FEATURES,
     classifier,
     embed_and_classify,
 )
+from pipeline.signals.tagger import reported, tag_texts  # noqa: E402
 from pipeline.text.sentences import whole  # noqa: E402
 from train.combination import (  # noqa: E402
     OWN_VOICE_FEATURES,
@@ -56,8 +57,10 @@ Rows = list[tuple[dict[str, float], bool]]
 def with_framing(texts: list[str], rows: Rows) -> Rows:
     """Each row's signals plus its framing-span counts (per kind, and in all)."""
     out = []
-    for text, (values, own) in zip(texts, rows, strict=True):
-        spans = framing_spans(text, attributed=attribute(whole(text))[0] is not None)
+    flags = [attribute(whole(text))[0] is not None for text in texts]
+    tagged = tag_texts(texts, attributed=flags)
+    for found, (values, own) in zip(tagged, rows, strict=True):
+        spans = reported(found)
         counts = {k: float(sum(s.kind.value == k for s in spans)) for k in KINDS}
         out.append(({**values, **counts, "framing": float(len(spans))}, own))
     return out

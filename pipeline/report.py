@@ -180,7 +180,10 @@ def finding_title(finding: BiasFinding) -> str:
     text = f"{finding.kind.value} ({finding.severity.value}, score {finding.score:.2f}): "
     text += finding.explanation
     if finding.neutral_rewording:
-        text += f" Neutral: {finding.neutral_rewording}"
+        kind = {"minimal_edit": " (minimal edit)", "model": " (model)"}.get(
+            finding.rewording_kind or "", ""
+        )
+        text += f" Neutral{kind}: {finding.neutral_rewording}"
     return text
 
 

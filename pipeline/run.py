@@ -17,7 +17,7 @@ from pipeline.model.ratelimit import RateLimiter
 from pipeline.model.server import LocalServer
 from pipeline.signals.citations import SentenceIndex
 from pipeline.signals.embeddings import embedded_model
-from pipeline.signals.framing import framing_spans
+from pipeline.signals.framing import sentence_spans
 from pipeline.signals.strength import STRONG, strength
 from pipeline.signals.subjectivity import embed_and_classify
 from pipeline.stages import StructuredLLM
@@ -84,7 +84,7 @@ def _parts(doc: RawDocument, article: Article, settings: Settings) -> list[list[
 def ranked_unsupported(sentences: list[Sentence]) -> tuple[list[int], list[int]]:
     """Ids of the strong and of the mild unsupported assertions, each strongest first (ties
     in article order); every unsupported sentence gets its strength."""
-    scored = [(strength(s, framing_spans(s.text)), s) for s in sentences if s.label.unsupported]
+    scored = [(strength(s, sentence_spans(s)), s) for s in sentences if s.label.unsupported]
     scored.sort(key=lambda pair: (-pair[0], pair[1].id))
     for value, s in scored:
         s.strength = value

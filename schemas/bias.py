@@ -36,6 +36,13 @@ class Severity(StrEnum):
     high = "high"
 
 
+class RewordingKind(StrEnum):
+    """Where a kept rewording comes from."""
+
+    model = "model"  # the model's rewording, passed the checks
+    minimal_edit = "minimal_edit"  # built in code from the tagged words, passed the same checks
+
+
 class Slant(StrEnum):
     """Overall verdict on the article's tone."""
 
@@ -107,6 +114,9 @@ class BiasFinding(BaseModel):
     score: float = Field(ge=0, le=1, description="how sure the signals are that it slants")
     explanation: str = Field(description="one sentence: why this slants the reader")
     neutral_rewording: str | None = Field(None, description="how a neutral report would put it")
+    rewording_kind: RewordingKind | None = Field(
+        None, description="the model's rewording or a minimal edit made in code; None: none"
+    )
 
 
 class BiasAssessment(BaseModel):
@@ -116,6 +126,7 @@ class BiasAssessment(BaseModel):
 
     headline_claims: list[HeadlineClaim] = Field(default_factory=list)
     neutral_headline: str | None = None
+    neutral_headline_kind: RewordingKind | None = None
     findings: list[BiasFinding]
     overall: Slant
     score: float = Field(0.0, ge=0, le=1, description="slant score: 0 neutral, 1 strongly slanted")

@@ -41,6 +41,17 @@ class Span(BaseModel):
     text: str
 
 
+class TaggedWord(Span):
+    """A word or phrase of the writer's own that the tagger finds loaded, with its kind and
+    probability (pipeline.signals.tagger)."""
+
+    kind: str = Field(
+        description="framing_verb, loaded_language, intensifier, opinion_as_fact, "
+        "speculation_as_fact or scare_quotes"
+    )
+    probability: float = Field(ge=0, le=1, description="P(loaded) in this sentence's context")
+
+
 class Attribution(BaseModel):
     """Who a sentence's claim comes from, as the article's own words."""
 
@@ -60,6 +71,10 @@ class SentenceSignals(BaseModel):
     classifier: float = Field(description="subjective wording: classifier on sentence embeddings")
     loaded: Span | None = Field(
         None, description="the words the classifier finds most subjective, a span of the body"
+    )
+    framing: list[TaggedWord] = Field(
+        default_factory=list,
+        description="the writer's words the tagger finds loaded, at its reporting threshold",
     )
     model: dict[str, float] | None = Field(
         None, description="the model's probability for each kind of sentence; None without one"

@@ -3,24 +3,47 @@ unsupported assertions."""
 
 from __future__ import annotations
 
+import asyncio
+
+from pipeline.core.config import JudgmentSettings
 from pipeline.signals.attribution import attribute
-from pipeline.signals.framing import Framing, framing_spans
-from pipeline.signals.rewording import rewording_problem, verified_headline
+from pipeline.signals.framing import Framing, FramingSpan, scare_quotes
+from pipeline.signals.rewording import minimal_rewordings, rewording_problem, verified_headline
 from pipeline.signals.slant import slant
 from pipeline.signals.sourcing import one_sided
 from pipeline.signals.strength import STRONG, strength
-from pipeline.stages.bias import sentence_findings, spans_of
+from pipeline.signals.tagger import reported, tag_texts
+from pipeline.stages.bias import check_bias, sentence_findings, spans_of
 from pipeline.text.sentences import segment
 from schemas.article import Article
-from schemas.bias import BiasFinding, BiasKind, Severity, Slant
-from schemas.sentence import Sentence, SentenceLabel, SentenceSignals
+from schemas.bias import BiasFinding, BiasKind, RewordingKind, Severity, Slant
+from schemas.sentence import Sentence, SentenceLabel, SentenceSignals, TaggedWord
+from tests.fakes import FakeLLM
 
 
 def _sentence(
     n: int, text: str, label: SentenceLabel, subjective: float = 0.3, start: int = 0
 ) -> Sentence:
+    """A labelled sentence whose signals hold the tagger's words, as the support stage
+    records them (offsets in the body)."""
+    attributed = label is SentenceLabel.attributed
+    [found] = tag_texts([text], attributed=[attributed])
+    words = [
+        TaggedWord(
+            start=start + w.start,
+            end=start + w.end,
+            text=w.text,
+            kind=w.kind.value,
+            probability=w.probability,
+        )
+        for w in reported(found)
+    ]
     signals = SentenceSignals(
-        classifier=subjective, subjective=subjective, threshold=0.46, finding_threshold=0.71
+        classifier=subjective,
+        subjective=subjective,
+        threshold=0.46,
+        finding_threshold=0.71,
+        framing=words,
     )
     return Sentence(
         id=n,
@@ -35,42 +58,24 @@ def _sentence(
     )
 
 
-def test_spans_are_the_writers_words_never_the_quoted_ones() -> None:
-    text = '"This is a bombshell," he said, in another rare admission.'
-    spans = framing_spans(text, attributed=True)
-    assert [(s.text, s.kind) for s in spans] == [
-        ("rare", Framing.intensifier),
-        ("admission", Framing.framing_verb),
-    ]
-    for span in spans:
-        assert text[span.start : span.end] == span.text
-
-
 def test_scare_quotes_count_only_where_no_one_is_said_to_have_said_them() -> None:
-    own = "Until then this was considered a 'pro-Kremlin talking point'."
-    [span] = framing_spans(own)
-    assert span.kind is Framing.scare_quotes and span.text == "'pro-Kremlin talking point'"
-    assert framing_spans(own, attributed=True) == []
+    own = "The board called the layoffs a 'necessary correction' in its letter."
+    [span] = scare_quotes(own, attributed=False)
+    assert span.kind is Framing.scare_quotes and span.text == "'necessary correction'"
+    assert scare_quotes(own, attributed=True) == []
     # A quotation punctuated inside its marks reports words: not a scare quote.
-    assert framing_spans('He wants Ukraine "in a position of strength."') == []
-
-
-def test_plain_wire_copy_has_no_framing_spans() -> None:
-    for text in (
-        "Rutte said security guarantees would be discussed after a ceasefire.",
-        "The alliance has 32 members and meets in Brussels on Thursday.",
-        "Luxembourg's foreign minister opposed Ukraine's NATO membership.",
-    ):
-        assert framing_spans(text) == []
+    assert scare_quotes('The mayor wants the bridge "finished by spring."', False) == []
 
 
 def test_a_findings_span_is_an_exact_slice_of_the_body_inside_its_sentence() -> None:
-    body = "Talks went on. The shift is a stark reality check for Kyiv, critics said."
-    start = body.index("The shift")
+    body = "Talks went on. The radical senator pushed a disastrous plan, the paper said."
+    start = body.index("The radical")
     sentence = _sentence(2, body[start:], SentenceLabel.attributed, start=start)
     findings = sentence_findings([sentence], spans_of([sentence]), {})
-    assert [f.kind for f in findings] == [BiasKind.loaded_language, BiasKind.loaded_language]
+    assert [f.quote for f in findings] == ["radical", "disastrous"]
+    assert {f.kind for f in findings} == {BiasKind.loaded_language}
     for f in findings:
+        assert f.score >= 0.5 and "P(loaded)=" in f.explanation
         assert f.start is not None and f.end is not None
         assert body[f.start : f.end] == f.quote
         assert sentence.start <= f.start < f.end <= sentence.end
@@ -118,7 +123,7 @@ def test_the_slant_score_orders_articles_by_their_evidence() -> None:
         *plain[:2],
         _sentence(
             3,
-            "It was a stark reality check and a major blow, clearly.",
+            "It was clearly a disastrous, reckless and utterly shameful blunder.",
             SentenceLabel.opinion,
             subjective=0.9,
         ),
@@ -130,7 +135,9 @@ def test_the_slant_score_orders_articles_by_their_evidence() -> None:
     assert neutral.score < headline_only.score < slanted.score
     assert slanted.overall is Slant.strongly_slanted
     assert "headline punctuated as clickbait (! or ?)" in slanted.evidence
-    assert "1 of 1 own-voice sentences subjective" in slanted.evidence
+    assert (
+        "1 of 1 own-voice sentences subjective at the finding threshold (P(subjective) >= 0.71)"
+    ) in slanted.evidence
     assert slanted.assessment.startswith(f"Slant score {slanted.score:.2f} (strongly_slanted)")
 
 
@@ -144,7 +151,7 @@ def test_serious_bare_allegations_outrank_hedged_interpretation_and_background()
     hedged.signals.hedges = ["appears to"]  # type: ignore[union-attr]
     background = _sentence(3, "The alliance was founded in 1949.", SentenceLabel.fact_unsupported)
     attributed = _sentence(4, "Rutte said so.", SentenceLabel.attributed)
-    ranks = {s.id: strength(s, framing_spans(s.text)) for s in (allegation, hedged, background)}
+    ranks = {s.id: strength(s, spans_of([s])[s.id]) for s in (allegation, hedged, background)}
     assert ranks[1] >= STRONG > ranks[3] > ranks[2]
     assert strength(attributed, []) == 0.0
 
@@ -225,3 +232,49 @@ def test_a_neutral_headline_must_differ_be_plain_and_less_subjective() -> None:
     kept, why = verified_headline(plain, title.rstrip("!"))
     assert kept is None and why is not None and "no less subjective" in why
     assert verified_headline(None, plain) == (plain, None)
+
+
+def test_a_failed_model_rewording_falls_back_to_a_checked_minimal_edit() -> None:
+    body = "The council met on Monday. Clearly, the mayor pushed a disastrous plan through."
+    article = Article(id="a", title="Mayor pushes plan", paragraphs=[body])
+    segments = segment(article)
+    sentences = [
+        _sentence(s.id, s.text, SentenceLabel.opinion, subjective=0.9, start=s.start)
+        for s in segments
+    ]
+    assert [w.text for w in sentences[1].signals.framing] == ["Clearly", "disastrous"]  # type: ignore[union-attr]
+    # The model repeats the sentence: its rewording fails the checks.
+    llm = FakeLLM(
+        {
+            "bias": [
+                {
+                    "neutral_headline": "Mayor pushes plan",
+                    "rewordings": [{"sentence": 2, "neutral": sentences[1].text}],
+                }
+            ]
+        }
+    )
+    assessment, _ = asyncio.run(
+        check_bias(article, segments, sentences, llm=llm, settings=JudgmentSettings(), headline=[])
+    )
+    found = [f for f in assessment.findings if f.sentence == 2]
+    assert [f.quote for f in found] == ["Clearly", "disastrous"]
+    for f in found:
+        assert f.rewording_kind is RewordingKind.minimal_edit
+        assert f.neutral_rewording == "The mayor pushed a plan through."
+    assert "sentence 2: it repeats the sentence" in assessment.dropped_rewordings
+    assert "the tagger's P(loaded)" in assessment.evidence[0]
+
+
+def test_a_minimal_edit_that_fails_the_checks_is_dropped_with_its_reason() -> None:
+    text = "Officials confirmed the very large crowd."
+    [sentence] = [_sentence(1, text, SentenceLabel.opinion, subjective=0.9)]
+    spans = {1: [FramingSpan(10, 19, "confirmed", Framing.loaded_language, 0.9)]}
+    kept, dropped = minimal_rewordings([sentence], spans, set())
+    assert kept == {} and dropped == []  # no safe edit: nothing offered, nothing claimed
+    spans = {1: [FramingSpan(24, 28, "very", Framing.intensifier, 0.9)]}
+    kept, dropped = minimal_rewordings([sentence], spans, set())
+    edited = "Officials confirmed the large crowd."
+    assert (kept, dropped) == ({1: edited}, []) or dropped[0].startswith(
+        "sentence 1 (minimal edit)"
+    )

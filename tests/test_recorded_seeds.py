@@ -29,7 +29,7 @@ MISMATCH = "004_b2d0903adc2ffcae.txt"
 OPINIONATED = "003_e3a3cb5d0a2c9bc6.txt"
 # Gold recall of the recording (docs/measurements.md): found / expected per category; the
 # issue's bar is 0.8 for attributed and unsupported and 8/11 for bias. A regression fails.
-RECORDED_RECALL = {"attributed": 7 / 7, "unsupported": 10 / 12, "bias": 10 / 11}
+RECORDED_RECALL = {"attributed": 7 / 7, "unsupported": 10 / 12, "bias": 8 / 11}
 # Completion tokens per article: the target (the recording's largest is seed 000, 100
 # sentences: 788; the others 489-738).
 MAX_COMPLETION_TOKENS = 800

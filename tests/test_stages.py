@@ -158,28 +158,34 @@ def test_findings_quote_their_sentence_and_name_its_slanted_words() -> None:
     kinds = {f.kind.value: f for f in report.bias.findings}
     assert "clickbait_headline" in kinds  # the headline exclaims
     assert "headline_body_mismatch" not in kinds  # the body reports the headline
-    slanted = [f for f in report.bias.findings if f.sentence is not None]
-    assert 3 in [f.sentence for f in slanted]
-    finding = next(f for f in slanted if f.sentence == 3)
+    slanted = [f for f in report.bias.findings if f.sentence == 3]
     sentence = report.sentence(3)
-    assert finding.quote == sentence.text  # the rewording replaces the whole sentence
-    # The classifier's most subjective words: a slice of the sentence, whole words, named.
-    loaded = sentence.signals.loaded  # type: ignore[union-attr]
-    assert loaded is not None and f"\u201c{loaded.text}\u201d" in finding.explanation
-    assert report.article.body[loaded.start : loaded.end] == loaded.text
-    assert sentence.start <= loaded.start < loaded.end <= sentence.end
-    # The model's rewording keeps 2 of the sentence's 8 content words: the check rejects it.
-    assert finding.neutral_rewording is None
-    assert report.bias.dropped_rewordings == [
-        "sentence 3: it shares 25% of the sentence's content words (at least 50%)"
-    ]
+    # The tagger's loaded words: slices of the body inside their sentence, kept in the
+    # sentence's signals with their probabilities, one finding each.
+    tagged = sentence.signals.framing  # type: ignore[union-attr]
+    assert [f.quote for f in slanted] == [w.text for w in tagged]
+    assert "utter" in [f.quote for f in slanted]
+    for f, word in zip(slanted, tagged, strict=True):
+        assert f.start == word.start and f.end == word.end
+        assert report.article.body[word.start : word.end] == word.text
+        assert sentence.start <= word.start < word.end <= sentence.end
+        assert f.score == word.probability and "P(loaded)=" in f.explanation
+    # The model's rewording keeps 2 of the sentence's 8 content words: the check rejects it,
+    # and the minimal edit made from the tagged words takes its place.
+    assert "sentence 3: it shares 25% of the sentence's content words (at least 50%)" in (
+        report.bias.dropped_rewordings
+    )
+    edited = {f.neutral_rewording for f in slanted}
+    assert len(edited) == 1 and None not in edited
+    assert {f.rewording_kind.value for f in slanted if f.rewording_kind} == {"minimal_edit"}
+    assert "utter" not in str(edited.pop())
 
 
 def test_the_bias_schema_allows_one_rewording_per_flagged_sentence() -> None:
     """A grammar-constrained server follows maxItems: it cannot reword the whole article."""
     llm = FakeLLM(_answers(), probe=_opinion_probe)
     report = _audit(llm, model_signal="logprobs")
-    flagged = [f for f in report.bias.findings if f.sentence is not None]
+    flagged = {f.sentence for f in report.bias.findings if f.sentence is not None}
     assert flagged
     assert llm.schemas["bias"]["properties"]["rewordings"]["maxItems"] == len(flagged)
 

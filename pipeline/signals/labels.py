@@ -31,7 +31,14 @@ from numpy.typing import NDArray
 
 from pipeline.signals.cues import Cues
 from pipeline.text.sentences import Segment
-from schemas.sentence import Attribution, Sentence, SentenceLabel, SentenceSignals, Span
+from schemas.sentence import (
+    Attribution,
+    Sentence,
+    SentenceLabel,
+    SentenceSignals,
+    Span,
+    TaggedWord,
+)
 
 
 @dataclass(frozen=True)
@@ -48,12 +55,14 @@ class Signals:
     finding_threshold: float
     model: Mapping[str, float] | None
     checkworthy: bool
+    framing: Sequence[TaggedWord] = ()
 
 
 def _record(s: Signals) -> SentenceSignals:
     return SentenceSignals(
         classifier=round(s.classifier, 4),
         loaded=s.loaded,
+        framing=list(s.framing),
         model={k: round(v, 4) for k, v in s.model.items()} if s.model else None,
         subjective=round(s.subjective, 4),
         threshold=round(s.threshold, 4),

@@ -1,10 +1,11 @@
 """Checks a neutral rewording against the sentence it rewords, in code.
 
-A rewording is kept only when it keeps the sentence's specifics (numbers, dates, names),
-shares most of its content words, says something other than the sentence, and scores a lower
-P(subjective) than it; otherwise it is dropped and the report says why. The checks also catch
-a rewording the model attached to the wrong sentence: it shares too few of that sentence's
-words.
+A rewording (the model's, or a minimal edit made in code from the tagged words when the
+model's fails or was not asked for) is kept only when it keeps the sentence's specifics
+(numbers, dates, names), shares most of its content words, says something other than the
+sentence, and scores a lower P(subjective) than it; otherwise it is dropped and the report
+says why. The checks also catch a rewording the model attached to the wrong sentence: it
+shares too few of that sentence's words.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ import re
 from collections.abc import Sequence
 
 from pipeline.signals.cues import outside_quotes
+from pipeline.signals.framing import FramingSpan
+from pipeline.signals.minimal_edit import minimal_edit
 from pipeline.signals.subjectivity import embed_and_classify
 from schemas.sentence import Sentence
 
@@ -96,6 +99,50 @@ def verified_rewordings(
         elif key in by_id:
             dropped.append(f"sentence {key}: {problem(key)}")
     return kept, dropped
+
+
+def _edits(text: str, spans: Sequence[FramingSpan]) -> str | None:
+    return minimal_edit(text, [(sp.start, sp.end, sp.kind.value) for sp in spans])
+
+
+def minimal_rewordings(
+    sentences: Sequence[Sentence], spans: dict[int, list[FramingSpan]], done: set[int]
+) -> tuple[dict[int, str], list[str]]:
+    """For each sentence with tagged words and no kept rewording (not in ``done``): the
+    minimal edit of its tagged words (pipeline.signals.minimal_edit), kept when it passes the
+    same checks as the model's rewordings; the dropped ones with the reason."""
+    todo = [(s, _edits(s.text, spans[s.id])) for s in sentences if s.id not in done and spans[s.id]]
+    edited = [(s, text) for s, text in todo if text]
+    if not edited:
+        return {}, []
+    probabilities = embed_and_classify([s.text for s, _ in edited] + [t for _, t in edited])
+    p = [float(x) for x in probabilities.probabilities]
+    kept, dropped = {}, []
+    for n, (sentence, text) in enumerate(edited):
+        problem = rewording_problem(
+            sentence.text, text, p_original=p[n], p_rewording=p[n + len(edited)]
+        )
+        if problem is None:
+            kept[sentence.id] = text
+        else:
+            dropped.append(f"sentence {sentence.id} (minimal edit): {problem}")
+    return kept, dropped
+
+
+def minimal_headline(title: str) -> tuple[str | None, str | None]:
+    """The headline's minimal edit from its tagged words, if it passes the headline's checks
+    (None and why otherwise; None and None when no word of it is tagged)."""
+    from pipeline.signals.tagger import reported, tag_texts
+
+    [found] = tag_texts([title])
+    spans = [FramingSpan(s.start, s.end, s.text, s.kind, s.probability) for s in reported(found)]
+    edited = _edits(title, spans) if spans else None
+    if edited is None:
+        return None, None
+    kept, why = verified_headline(title, edited)
+    return kept, why.replace(
+        "neutral headline:", "neutral headline (minimal edit):"
+    ) if why else None
 
 
 def verified_headline(title: str | None, neutral: str | None) -> tuple[str | None, str | None]:

@@ -31,7 +31,7 @@ def slanted(sentence: Sentence, *, strict: bool = False) -> bool:
 # The slant score's weights (not fitted: no article-level labelled set exists here). One
 # loaded phrase per 100 words, a fifth of the own-voice sentences subjective, or two headline
 # problems each give about 0.4.
-SPAN_WEIGHT = 0.5  # per framing span per 100 words (an intensifier counts half)
+SPAN_WEIGHT = 0.75  # per framing span per 100 words, times its P(loaded) (intensifiers half)
 SUBJECTIVE_WEIGHT = 1.5  # times the share of own-voice sentences at the finding threshold
 HEADLINE_WEIGHT = 0.25  # per headline problem (clickbait, mismatch)
 SOURCING_WEIGHT = 0.25  # per accusation the accused never answers
@@ -50,7 +50,9 @@ def slant(
     evidence is listed."""
     words = sum(len(s.text.split()) for s in sentences)
     weight = sum(
-        0.5 if sp.kind is Framing.intensifier else 1.0 for found in spans.values() for sp in found
+        sp.probability * (0.5 if sp.kind is Framing.intensifier else 1.0)
+        for found in spans.values()
+        for sp in found
     )
     phrases = sum(len(found) for found in spans.values())
     own = [s for s in sentences if s.label not in (SentenceLabel.attributed, SentenceLabel.other)]
@@ -60,10 +62,13 @@ def slant(
     evidence += SOURCING_WEIGHT * len(sourcing)
     score = round(1 - math.exp(-evidence), 4)
     level = sum(score >= band for band in BANDS)
+    cuts = sorted({s.signals.finding_threshold for s in own if s.signals})
+    at = "/".join(f"{c:.2f}" for c in cuts) or "n/a"
     listed = [
         f"{phrases} framing phrase(s) in the writer's words ({100 * weight / max(1, words):.1f} "
-        "per 100 words)",
-        f"{subjective} of {len(own)} own-voice sentences subjective",
+        "per 100 words, weighted by the tagger's P(loaded))",
+        f"{subjective} of {len(own)} own-voice sentences subjective at the finding threshold "
+        f"(P(subjective) >= {at})",
     ]
     mismatched = sum(f.kind is BiasKind.headline_body_mismatch for f in headline)
     if any(f.kind is BiasKind.clickbait_headline for f in headline):

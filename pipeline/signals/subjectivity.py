@@ -87,6 +87,8 @@ class Scored:
     vectors: Vector  # unit sentence vectors (evidence matching, citations)
     probabilities: NDArray[np.float64]  # P(subjective) per sentence
     phrases: list[Phrase | None]
+    tokens: list[Vector]  # each sentence's word-piece states (the word tagger's input)
+    offsets: list[list[tuple[int, int]]]  # and their character offsets in the sentence
 
 
 def loaded_phrase(text: str, tokens: Vector, offsets: list[tuple[int, int]]) -> Phrase | None:
@@ -122,7 +124,8 @@ def embed_and_classify(texts: list[str]) -> Scored:
         loaded_phrase(t, tokens, offsets)
         for t, tokens, offsets in zip(texts, encoded.tokens, encoded.offsets, strict=True)
     ]
-    return Scored(encoded.vectors, classifier().probabilities(encoded.layers), phrases)
+    probabilities = classifier().probabilities(encoded.layers)
+    return Scored(encoded.vectors, probabilities, phrases, encoded.tokens, encoded.offsets)
 
 
 @dataclass(frozen=True)

@@ -1,11 +1,12 @@
 """Stage 5, bias: slanted sentences, the headline against the body, and an overall verdict.
 
-Which sentences slant is read from their signals (combined P(subjective) at or above the
-finding threshold, fitted for precision); the model is asked only for what a model does best:
-what the headline asserts and which body sentence reports it, and a neutral rewording of each
-flagged sentence. A finding quotes the words the classifier finds most subjective (traced
-from its decision to the words, so always a slice of the sentence). A headline with ! or ?
-is clickbait by rule.
+Which words slant is read from the sentences' signals: the word tagger's loaded words
+(pipeline.signals.tagger, each a slice of its sentence with its probability), and, where it
+tags none, the whole sentence when its combined P(subjective) is at the threshold. The model is
+asked only for what a model does best: what the headline asserts and which body sentence
+reports it, and a neutral rewording of the flagged sentences; a rewording that fails its checks
+is replaced by a minimal edit made in code when that passes them. A headline with ! or ? is
+clickbait by rule.
 """
 
 from __future__ import annotations
@@ -15,8 +16,13 @@ from collections.abc import Sequence
 
 from pipeline.core.config import JudgmentSettings
 from pipeline.signals.citations import SentenceIndex
-from pipeline.signals.framing import Framing, FramingSpan, framing_spans
-from pipeline.signals.rewording import verified_headline, verified_rewordings
+from pipeline.signals.framing import Framing, FramingSpan, sentence_spans
+from pipeline.signals.rewording import (
+    minimal_headline,
+    minimal_rewordings,
+    verified_headline,
+    verified_rewordings,
+)
 from pipeline.signals.slant import SLANT_ORDER, slant, slanted
 from pipeline.signals.sourcing import OneSided, one_sided
 from pipeline.stages import StructuredLLM, call_stage
@@ -29,6 +35,7 @@ from schemas.bias import (
     BiasFinding,
     BiasKind,
     HeadlineClaim,
+    RewordingKind,
     Severity,
     Slant,
 )
@@ -50,9 +57,12 @@ def _severity(sentence: Sentence) -> Severity:
     return Severity.high if slanted(sentence, strict=True) else Severity.medium
 
 
-def sentence_finding(sentence: Sentence, neutral: str | None) -> BiasFinding:
-    """A finding for one slanted sentence: the sentence is the quote (its rewording replaces
-    it), and the explanation names the words the classifier finds most subjective."""
+Reworded = tuple[str, RewordingKind]  # a kept rewording and where it comes from
+
+
+def sentence_finding(sentence: Sentence, neutral: Reworded | None) -> BiasFinding:
+    """A finding for one slanted sentence with no tagged word: the sentence is the quote (its
+    rewording replaces it), and the explanation says which threshold it is at."""
     signals = sentence.signals
     score = signals.subjective if signals else sentence.score
     if signals and signals.hedges and sentence.label is SentenceLabel.speculation:
@@ -61,10 +71,12 @@ def sentence_finding(sentence: Sentence, neutral: str | None) -> BiasFinding:
         kind, why = BiasKind.opinion_as_fact, "a judgement stated in the article's own voice"
     else:
         kind, why = BiasKind.loaded_language, "subjective or emotive wording"
-    words = (
-        f"; most subjective words: \u201c{signals.loaded.text}\u201d"
-        if signals and signals.loaded
-        else ""
+    at = (
+        f"at or above the finding threshold {signals.finding_threshold:.2f}"
+        if signals and score >= signals.finding_threshold
+        else f"at or above the opinion threshold {signals.threshold:.2f}"
+        if signals
+        else "subjective"
     )
     return BiasFinding(
         kind=kind,
@@ -74,8 +86,10 @@ def sentence_finding(sentence: Sentence, neutral: str | None) -> BiasFinding:
         end=sentence.end,
         severity=_severity(sentence),
         score=round(score, 4),
-        explanation=f"Sentence {sentence.id}: {why} (P(subjective)={score:.2f}){words}.",
-        neutral_rewording=neutral,
+        explanation=f"Sentence {sentence.id}: {why} (P(subjective)={score:.2f}, {at}); "
+        "the word tagger finds no single loaded word in it.",
+        neutral_rewording=neutral[0] if neutral else None,
+        rewording_kind=neutral[1] if neutral else None,
     )
 
 
@@ -117,7 +131,10 @@ async def check_headline(
 
 
 def headline_findings(
-    article: Article, claims: list[HeadlineClaim], neutral: str | None
+    article: Article,
+    claims: list[HeadlineClaim],
+    neutral: str | None,
+    kind: RewordingKind | None = None,
 ) -> list[BiasFinding]:
     """Clickbait by rule (! or ?), a mismatch when the body does not report an assertion."""
     title = article.title
@@ -133,6 +150,7 @@ def headline_findings(
                 score=0.9,
                 explanation="The headline exclaims or asks instead of stating what happened.",
                 neutral_rewording=neutral,
+                rewording_kind=kind if neutral else None,
             )
         )
     unreported = [c for c in claims if c.sentence is None]
@@ -146,6 +164,7 @@ def headline_findings(
                 explanation="The body does not report what the headline asserts: "
                 + "; ".join(c.assertion for c in unreported),
                 neutral_rewording=neutral,
+                rewording_kind=kind if neutral else None,
             )
         )
     return out
@@ -165,18 +184,15 @@ SPAN_KINDS = {
 
 
 def spans_of(sentences: Sequence[Sentence]) -> dict[int, list[FramingSpan]]:
-    """The writer's framing words in each sentence (quoted words never count)."""
-    return {
-        s.id: framing_spans(s.text, attributed=s.label is SentenceLabel.attributed)
-        for s in sentences
-    }
+    """The writer's framing words in each sentence, as the tagger found them (quoted words
+    never count)."""
+    return {s.id: sentence_spans(s) for s in sentences}
 
 
-def span_finding(sentence: Sentence, span: FramingSpan, neutral: str | None) -> BiasFinding:
-    """A finding for one framing span: its exact words, their place in the body, and the
-    sentence's rewording."""
+def span_finding(sentence: Sentence, span: FramingSpan, neutral: Reworded | None) -> BiasFinding:
+    """A finding for one framing span: its exact words, their place in the body, the
+    tagger's probability, and the sentence's rewording."""
     kind, why = SPAN_KINDS[span.kind]
-    score = sentence.signals.subjective if sentence.signals else sentence.score
     mild = span.kind is Framing.intensifier
     return BiasFinding(
         kind=kind,
@@ -185,10 +201,11 @@ def span_finding(sentence: Sentence, span: FramingSpan, neutral: str | None) -> 
         start=sentence.start + span.start,
         end=sentence.start + span.end,
         severity=Severity.low if mild else Severity.medium,
-        score=round(score, 4),
+        score=round(span.probability, 4),
         explanation=f"Sentence {sentence.id}: {why} (\u201c{span.text}\u201d, in the writer's "
-        "own words).",
-        neutral_rewording=neutral,
+        f"own words; P(loaded)={span.probability:.2f}).",
+        neutral_rewording=neutral[0] if neutral else None,
+        rewording_kind=neutral[1] if neutral else None,
     )
 
 
@@ -209,7 +226,7 @@ def sourcing_finding(sentence: Sentence, found: OneSided) -> BiasFinding:
 
 
 def sentence_findings(
-    chosen: Sequence[Sentence], spans: dict[int, list[FramingSpan]], neutral: dict[int, str]
+    chosen: Sequence[Sentence], spans: dict[int, list[FramingSpan]], neutral: dict[int, Reworded]
 ) -> list[BiasFinding]:
     """A sentence's framing spans, or, where it has none, the whole sentence (the classifier
     finds its wording subjective but no listed word names why); each with its rewording."""
@@ -241,7 +258,7 @@ def to_reword(
     ranked = sorted(
         sentences,
         key=lambda s: (
-            -sum(sp.kind is not Framing.intensifier for sp in spans[s.id]),
+            -sum(sp.probability for sp in spans[s.id] if sp.kind is not Framing.intensifier),
             -(s.signals.subjective if s.signals else 0),
             s.id,
         ),
@@ -279,12 +296,21 @@ async def check_bias(
         segments=segments,
         flagged=[s.id for s in chosen],
     )
-    neutral, dropped = verified_rewordings(
+    by_model, dropped = verified_rewordings(
         chosen, [(r.sentence, r.neutral) for r in draft.rewordings]
     )
+    edits, edits_dropped = minimal_rewordings(shown, spans, set(by_model))
+    neutral = {n: (text, RewordingKind.model) for n, text in by_model.items()}
+    neutral |= {n: (text, RewordingKind.minimal_edit) for n, text in edits.items()}
     neutral_headline, headline_dropped = verified_headline(article.title, draft.neutral_headline)
+    headline_kind = RewordingKind.model if neutral_headline else None
+    if neutral_headline is None and article.title:
+        neutral_headline, edit_dropped = minimal_headline(article.title)
+        headline_kind = RewordingKind.minimal_edit if neutral_headline else None
+        dropped += [edit_dropped] if edit_dropped else []
     dropped += [headline_dropped] if headline_dropped else []
-    findings = headline_findings(article, headline, neutral_headline)
+    dropped += edits_dropped
+    findings = headline_findings(article, headline, neutral_headline, headline_kind)
     findings += sentence_findings(shown, spans, neutral)
     by_id = {s.id: s for s in mine}
     findings += [sourcing_finding(by_id[f.sentence], f) for f in sourcing]
@@ -293,6 +319,7 @@ async def check_bias(
         update={
             "headline_claims": headline,
             "neutral_headline": neutral_headline,
+            "neutral_headline_kind": headline_kind,
             "findings": findings,
             "dropped_rewordings": dropped,
         }
@@ -319,6 +346,7 @@ def merge_bias(assessments: Sequence[BiasAssessment]) -> BiasAssessment:
     return BiasAssessment(
         headline_claims=first.headline_claims,
         neutral_headline=first.neutral_headline,
+        neutral_headline_kind=first.neutral_headline_kind,
         findings=headline + body,
         overall=max((a.overall for a in assessments), key=SLANT_ORDER.index),
         score=most.score,

@@ -25,12 +25,13 @@ from pipeline.signals.subjectivity import (
     signal_values,
     subjective,
 )
+from pipeline.signals.tagger import reported, tag
 from pipeline.stages import StructuredLLM, call_stage
 from pipeline.text.chunking import merge_metrics
 from pipeline.text.sentences import Segment, numbered_text
 from schemas.article import Article
 from schemas.report import StageMetrics
-from schemas.sentence import Attribution, Sentence, SentenceLabel, Span
+from schemas.sentence import Attribution, Sentence, SentenceLabel, Span, TaggedWord
 from schemas.support import KIND_LETTERS, SentenceJudgments, SupportVerdict, Verdict
 
 CHOSEN = 0.85  # the probability a one-call judgment stands for (the rest shared by the others)
@@ -159,6 +160,7 @@ async def label_article(
     kinds, metrics = await model_kinds(article, parts, asked, llm=llm, mode=settings.model_signal())
     override = settings.judgments.opinion_threshold
     signals = []
+    tagged = tagged_words(segments, attributions, scored)
     for seg, p, phrase in zip(segments, scored.probabilities, scored.phrases, strict=True):
         a, found, model = attributions[seg.id], cues(seg.text), kinds.get(seg.id)
         values = signal_values(
@@ -185,9 +187,38 @@ async def label_article(
                 finding_threshold=max(fitted.finding_threshold, override or 0.0),
                 model=model,
                 checkworthy=seg.id in checkworthy or claim,
+                framing=tagged[seg.id],
             )
         )
     return label_sentences(signals, scored.vectors, settings.judgments.evidence_similarity), metrics
+
+
+def tagged_words(
+    segments: Sequence[Segment], attributions: dict[int, Attribution | None], scored: Scored
+) -> dict[int, list[TaggedWord]]:
+    """The tagger's loaded words of each sentence at its threshold, as spans of the body; in a
+    sentence attributed to a named source, quoted words (single-quoted too) never count."""
+    out = {}
+    for n, seg in enumerate(segments):
+        a = attributions[seg.id]
+        spans = tag(
+            seg.text,
+            scored.tokens[n],
+            scored.offsets[n],
+            float(scored.probabilities[n]),
+            attributed=a is not None and a.named,
+        )
+        out[seg.id] = [
+            TaggedWord(
+                start=seg.start + s.start,
+                end=seg.start + s.end,
+                text=s.text,
+                kind=s.kind.value,
+                probability=s.probability,
+            )
+            for s in reported(spans)
+        ]
+    return out
 
 
 def _span(seg: Segment, phrase: Phrase | None) -> Span | None:
