@@ -147,6 +147,11 @@ class FakeServer:
         self.bodies: list[dict[str, Any]] = []  # every request body, in arrival order
         self.arrivals: list[float] = []  # time.monotonic() of every request's arrival
         self.lock = threading.Lock()
+        # Cleared by a test to hold every answer until it sets it again; ``arrived`` is set
+        # by the first request counted.
+        self.gate = threading.Event()
+        self.gate.set()
+        self.arrived = threading.Event()
         self.httpd = _QuietServer(("127.0.0.1", 0), self._handler())
         self.httpd.daemon_threads = True
 
@@ -221,6 +226,8 @@ class FakeServer:
                     server.bodies.append(request)
                     name = schema or ("probe" if request.get("logprobs") else "")
                     server.requests[name if fault is None else f"{name}:{fault.label}"] += 1
+                server.arrived.set()
+                server.gate.wait(timeout=120)
                 if server.latency_s:
                     time.sleep(server.latency_s)  # counted on arrival, answered after the delay
                 if fault is not None and fault.delay_s:

@@ -9,11 +9,12 @@ Modules, each importing only those listed before it:
 - the engines: ``local`` (one process); ``worker``, ``preload`` and ``processes`` (N worker
   processes); ``ray_engine`` (Ray actors);
 - ``stories``: story comparisons after the articles;
-- ``run``: ``BatchRun``, one run from inputs to summary.
+- ``run``: ``BatchRun``, one run from inputs to summary, holding the lock on its output
+  folder (``pipeline.core.lock``).
 """
 
 from pipeline.batch.inputs import Item, count_inputs, iter_inputs
-from pipeline.batch.outputs import ERRORS, PARQUET, REPORTS, SUMMARY, JsonLines
+from pipeline.batch.outputs import ERRORS, PARQUET, QUARANTINE, REPORTS, SUMMARY, JsonLines
 from pipeline.batch.run import BatchRun
 from pipeline.batch.stats import BatchStats
 from pipeline.batch.stories import story_folder
@@ -21,6 +22,7 @@ from pipeline.batch.stories import story_folder
 __all__ = [
     "ERRORS",
     "PARQUET",
+    "QUARANTINE",
     "REPORTS",
     "SUMMARY",
     "BatchRun",

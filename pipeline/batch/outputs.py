@@ -1,9 +1,13 @@
 """Writing a batch's outputs and resuming from them.
 
 ``reports.jsonl`` and ``errors.jsonl`` are append-only, one line written whole per article as
-it finishes, by one writer per run whatever the engine. A killed run loses only the articles in
-flight; a torn last line (a kill mid-write) is cut off when the next run opens the file, and an
-article whose key is already in ``reports.jsonl`` is skipped by the next run.
+it finishes, by one writer per run whatever the engine (and one run per folder: ``run.py``
+holds its lock). A killed run loses only the articles in flight, and an article whose key is
+already in ``reports.jsonl`` is skipped by the next run. A line of ``reports.jsonl`` that is
+not a report record (a disk fault, a hand edit, or the torn last line of a kill mid-write) is
+moved to ``reports.quarantine.jsonl`` with a note when the next run opens the file, so its
+article is redone and every line left parses; in ``errors.jsonl`` (rewritten at each start)
+and other JSONL files a torn last line is cut.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable, Iterable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +27,7 @@ from schemas.report import ArticleReport
 
 REPORTS, ERRORS, SUMMARY = "reports.jsonl", "errors.jsonl", "summary.json"
 PARQUET = "reports.parquet"
+QUARANTINE = "reports.quarantine.jsonl"
 
 
 class JsonLines:
@@ -65,6 +71,72 @@ class JsonLines:
         os.close(self._fd)
 
 
+def _report_key(raw: bytes) -> tuple[str | None, str]:
+    """The key of one reports.jsonl line, or None and why it is not a report record."""
+    if not raw.strip():
+        return None, "empty line"
+    try:
+        record = json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        return None, f"not UTF-8: {exc.reason} at byte {exc.start}"
+    except json.JSONDecodeError as exc:
+        return None, f"invalid JSON: {exc.msg} at column {exc.colno}"
+    if not isinstance(record, dict):
+        return None, f"a JSON {type(record).__name__}, not an object"
+    if not isinstance(record.get("key"), str) or not isinstance(record.get("report"), dict):
+        return None, "a JSON object without a 'key' string and a 'report' object"
+    return record["key"], ""
+
+
+def _fsync_dir(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def quarantine_reports(path: Path, target: Path) -> tuple[set[str], int]:
+    """The keys of the reports in ``path`` (a reports.jsonl), after moving its lines that are
+    not report records to ``target``: each appended there as ``{line, at, error, text}`` (its
+    line number, when, why, and the line itself), then ``path`` rewritten without them (a
+    temporary file, fsync, rename). A torn last line goes the same way. Returns the keys and
+    how many lines moved."""
+    if not path.exists():
+        return set(), 0
+    keys: set[str] = set()
+    bad: dict[int, str] = {}
+    unterminated = False
+    with path.open("rb") as handle:
+        for number, raw in enumerate(handle, 1):
+            key, why = _report_key(raw)
+            unterminated = not raw.endswith(b"\n")
+            if key is None:
+                torn = " (the torn last line of a run killed mid-write)" if unterminated else ""
+                bad[number] = why + torn
+            else:
+                keys.add(key)
+    if not bad and not unterminated:
+        return keys, 0
+    at = datetime.now(UTC).isoformat(timespec="seconds")
+    tmp = path.with_name(path.name + ".tmp")
+    with path.open("rb") as source, target.open("ab") as moved, tmp.open("wb") as kept:
+        for number, raw in enumerate(source, 1):
+            if number in bad:
+                text = raw.rstrip(b"\n").decode("utf-8", errors="backslashreplace")
+                note = {"line": number, "at": at, "error": bad[number], "text": text}
+                moved.write(json.dumps(note, ensure_ascii=False).encode("utf-8") + b"\n")
+            else:
+                kept.write(raw if raw.endswith(b"\n") else raw + b"\n")
+        moved.flush()
+        os.fsync(moved.fileno())  # the lines are safe in quarantine before they leave
+        kept.flush()
+        os.fsync(kept.fileno())
+    os.replace(tmp, path)
+    _fsync_dir(path.parent)
+    return keys, len(bad)
+
+
 def keep_latest_errors(path: Path, done: set[str]) -> None:
     """Rewrite errors.jsonl with the latest record of each article that still has no report."""
     if not path.exists():
@@ -90,8 +162,8 @@ class Writer:
         self.out_dir = out_dir
         self.stats = stats
         self.on_change = on_change
+        self.done, stats.quarantined = quarantine_reports(out_dir / REPORTS, out_dir / QUARANTINE)
         self.reports = JsonLines(out_dir / REPORTS)
-        self.done = {str(r["key"]) for r in self.reports.records() if "key" in r}
         keep_latest_errors(out_dir / ERRORS, self.done)
         self.errors = JsonLines(out_dir / ERRORS)
         self._written = set(self.done)

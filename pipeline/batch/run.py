@@ -1,5 +1,5 @@
-"""One `newsaudit batch` run: open the outputs, hand the inputs to an engine, write the
-summary, then the optional Parquet file and story comparisons."""
+"""One `newsaudit batch` run: lock the output folder, open the outputs, hand the inputs to
+an engine, write the summary, then the optional Parquet file and story comparisons."""
 
 from __future__ import annotations
 
@@ -11,12 +11,13 @@ from pathlib import Path
 from pipeline.batch.cache import run_fingerprint
 from pipeline.batch.inputs import count_inputs
 from pipeline.batch.local import run_local
-from pipeline.batch.outputs import PARQUET, REPORTS, SUMMARY, Writer, write_parquet
+from pipeline.batch.outputs import PARQUET, QUARANTINE, REPORTS, SUMMARY, Writer, write_parquet
 from pipeline.batch.processes import process_count, run_processes
 from pipeline.batch.stats import BatchStats, summary, write_json
 from pipeline.batch.step import Job, LLMFactory
 from pipeline.batch.stories import compare_stories
 from pipeline.core.config import Settings
+from pipeline.core.lock import LOCK_NAME, Holder, exclusive_async
 from pipeline.run import open_llm
 
 
@@ -28,7 +29,13 @@ async def _run_ray(job: Job, source: str, writer: Writer, address: str | None) -
 
 @dataclass
 class BatchRun:
-    """One `newsaudit batch` run over an input location into an output directory."""
+    """One `newsaudit batch` run over an input location into an output directory.
+
+    A run holds the lock on its output directory (``OUT/.newsaudit.lock``) from start to
+    end: another run on the same directory is refused with ``LockedError``, or waits for it
+    with ``wait`` (True, or at most that many seconds). ``notice`` gets the lines worth
+    saying on the way (waiting for the lock, report lines moved to quarantine).
+    """
 
     settings: Settings
     source: str
@@ -38,6 +45,8 @@ class BatchRun:
     engine: str = "local"  # or "ray" (pipeline.batch.ray_engine)
     address: str | None = None  # --engine ray: the cluster to join; None starts a local one
     llm_factory: LLMFactory = open_llm
+    wait: bool | float = False
+    notice: Callable[[str], None] = lambda _m: None
     stats: BatchStats = field(default_factory=BatchStats)
 
     @property
@@ -62,12 +71,27 @@ class BatchRun:
         else:
             await run_local(job, self.source, writer)
 
+    def _waiting(self, holder: Holder) -> None:
+        limit = "" if self.wait is True else f" (at most {float(self.wait):g} s)"
+        self.notice(f"{self.out_dir} is in use by {holder.describe()}: waiting for it{limit}")
+
     async def run(self, on_change: Callable[[BatchStats], None] = lambda _s: None) -> BatchStats:
-        """Audit every input not already done; returns the run's figures."""
+        """Audit every input not already done; returns the run's figures. Raises
+        ``LockedError`` when another run holds the output directory (after ``wait``)."""
         self.out_dir.mkdir(parents=True, exist_ok=True)
+        lock = self.out_dir / LOCK_NAME
+        async with exclusive_async(lock, self.wait, what=str(self.out_dir), on_wait=self._waiting):
+            return await self._run(on_change)
+
+    async def _run(self, on_change: Callable[[BatchStats], None]) -> BatchStats:
         job = self._job()
         self.stats = stats = BatchStats(total=0 if self.remote else count_inputs(self.source))
         writer = Writer(self.out_dir, stats, on_change)
+        if stats.quarantined:
+            self.notice(
+                f"moved {stats.quarantined} unparseable line(s) of {self.out_dir / REPORTS} to "
+                f"{self.out_dir / QUARANTINE}; their articles are redone"
+            )
         try:
             await self._engine(job, writer)
         except asyncio.CancelledError:

@@ -40,6 +40,7 @@ class BatchStats:
     startup_s: float | None = None  # until the engine's workers or actors were ready
     stories: int = 0  # stories compared this run (--story)
     stories_failed: int = 0
+    quarantined: int = 0  # unparseable reports.jsonl lines moved aside when this run started
 
     def add_report(self, report: dict[str, Any]) -> None:
         """Fold one finished article (its report as written to reports.jsonl) into the totals."""
@@ -91,6 +92,7 @@ def _counts(stats: BatchStats, reports_in_file: int) -> dict[str, Any]:
         "failed": stats.failed,
         "failed_by_type": dict(stats.failures),
         "reports_in_file": reports_in_file,
+        "quarantined_lines": stats.quarantined,
     }
 
 

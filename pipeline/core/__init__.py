@@ -1,1 +1,2 @@
-"""The bottom layer: settings and the exception hierarchy, imported by every other layer."""
+"""The bottom layer: settings, the exception hierarchy and the file lock, imported by every
+other layer."""

@@ -46,3 +46,29 @@ class SetupError(NewsauditError):
     """Installing or starting the embedded model failed."""
 
     exit_code = 6
+
+
+class LockedError(NewsauditError):
+    """Another process holds the lock on what this one would write (a batch's output folder,
+    a database file): refused at once, or after waiting ``waited_s`` seconds. ``pid``,
+    ``host`` and ``since`` (ISO 8601, UTC) name the holder when its lock file says (else
+    None)."""
+
+    exit_code = 8
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        path: str,
+        pid: int | None = None,
+        host: str | None = None,
+        since: str | None = None,
+        waited_s: float = 0.0,
+    ) -> None:
+        super().__init__(message)
+        self.path = path
+        self.pid = pid
+        self.host = host
+        self.since = since
+        self.waited_s = waited_s
