@@ -8,6 +8,7 @@ Examples:
     >>> sentences = newsaudit.reports_frame(reports, level="sentence")   # pandas, one row each
     >>> sorted(sentences.columns)[:3]
     ['article_id', 'attribution_named', 'attribution_source']
+    >>> nights = newsaudit.history("history.duckdb")        # `newsaudit history add` tables
 
 Everything importable from ``newsaudit`` is public. The ``pipeline``, ``schemas`` and
 ``prompts`` packages are newsaudit's internals: their names and contents may change.
@@ -17,6 +18,7 @@ from newsaudit.api import acheck, averify, check, verify
 from newsaudit.auditor import Auditor, Result
 from newsaudit.frames import reports_frame
 from newsaudit.inputs import ArticleInput
+from newsaudit.nightly import History, history
 from pipeline import __version__
 from pipeline.core.config import Settings, load_settings
 from pipeline.core.errors import (
@@ -36,6 +38,7 @@ __all__ = [
     "ArticleReport",
     "Auditor",
     "ConfigError",
+    "History",
     "InputError",
     "NewsauditError",
     "ProviderError",
@@ -51,6 +54,7 @@ __all__ = [
     "acheck",
     "averify",
     "check",
+    "history",
     "load_settings",
     "reports_frame",
     "verify",

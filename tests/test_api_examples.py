@@ -3,7 +3,8 @@
 
 Each runs against the fake server (chosen through NEWSAUDIT_MODEL and NEWSAUDIT_API_BASE,
 as a user's environment would choose a model), in a folder holding the files the examples
-name: article.txt, articles/ and a batch's runs/nightly/reports.jsonl.
+name: article.txt, articles/, a batch's runs/nightly/reports.jsonl and history.duckdb (that
+batch loaded by `newsaudit history add`).
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ import newsaudit
 import newsaudit.api
 import newsaudit.auditor
 import newsaudit.frames
+import newsaudit.nightly
+from pipeline.history import add_runs
 from tests.conftest import ROOT
 from tests.fake_server import PARAGRAPH, FakeServer
 from tests.test_frames import report_from
@@ -28,7 +31,7 @@ README = ROOT / "README.md"
 API_PAGE = ROOT / "docs" / "api.md"
 PAGES = [README, *sorted((ROOT / "docs").glob("**/*.md"))]
 PYTHON_BLOCK = re.compile(r"^```python\n(.*?)^```", re.MULTILINE | re.DOTALL)
-MODULES = [newsaudit, newsaudit.api, newsaudit.auditor, newsaudit.frames]
+MODULES = [newsaudit, newsaudit.api, newsaudit.auditor, newsaudit.frames, newsaudit.nightly]
 
 
 def python_blocks() -> list[tuple[Path, int, str]]:
@@ -64,6 +67,7 @@ def sandbox(tmp_path: Path, server: FakeServer, monkeypatch: pytest.MonkeyPatch)
         for r in reports
     ]
     (runs / "reports.jsonl").write_text("".join(json.dumps(x) + "\n" for x in lines))
+    add_runs(tmp_path / "history.duckdb", [runs])
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("NEWSAUDIT_CONFIG", os.devnull)
     monkeypatch.setenv("NEWSAUDIT_MODEL", "openai/fake-model")

@@ -16,10 +16,13 @@ import typer
 
 from pipeline.batch import BatchRun, BatchStats
 from pipeline.cli.common import ApiBaseOpt, ConfigOpt, Format, ModelOpt, err, fail, settings_from
+from pipeline.cli.digest import register as register_digest
+from pipeline.cli.history import HistoryOpt, after_batch
+from pipeline.cli.history import register as register_history
 from pipeline.cli.judge import register
 from pipeline.cli.progress import BatchProgress
 from pipeline.core.config import Settings
-from pipeline.core.errors import NewsauditError
+from pipeline.core.errors import LockedError, NewsauditError
 from pipeline.model.llm import LLM, describe_failure
 from pipeline.model.local_model import DEFAULT_WEIGHTS, setup_local
 from pipeline.model.server import LocalServer
@@ -144,6 +147,22 @@ def batch(
             "afterwards into OUT/stories/<id>/",
         ),
     ] = None,
+    wait: Annotated[
+        bool,
+        typer.Option(
+            "--wait", help="when another run holds OUT, wait for it to end instead of exiting 8"
+        ),
+    ] = False,
+    wait_timeout: Annotated[
+        float | None,
+        typer.Option(
+            "--wait-timeout",
+            min=0,
+            metavar="SECONDS",
+            help="--wait at most this long, then exit 8",
+        ),
+    ] = None,
+    history: HistoryOpt = None,
     config: ConfigOpt = None,
     model: ModelOpt = None,
     api_base: ApiBaseOpt = None,
@@ -151,8 +170,9 @@ def batch(
 ) -> None:
     """Audit many articles: resumable, cached, one report line per article.
 
-    Rerunning the same command skips articles already reported. Exit code 0 when every
-    article has a report, 7 when some failed (see OUT/errors.jsonl), 130/143 when interrupted.
+    Rerunning the same command skips articles already reported. One run at a time per OUT:
+    a second is refused (exit 8) unless --wait. Exit code 0 when every article has a report,
+    7 when some failed (see OUT/errors.jsonl), 130/143 when interrupted.
     """
     batch_overrides = {
         key: value
@@ -177,11 +197,18 @@ def batch(
             cache_dir=cache_dir,
             engine=engine.value,
             address=address,
+            wait=wait_timeout if wait_timeout is not None else wait,
+            notice=lambda m: err(f"newsaudit: batch: {m}"),
         )
         if settings.embedded and not quiet:
             err(f"newsaudit: starting the embedded model ({settings.model})")
         with BatchProgress(every_s=settings.batch.log_every_s) as progress:
             stats = asyncio.run(_interruptible(run, (lambda _s: None) if quiet else progress))
+    except LockedError as exc:
+        failed = fail(exc)
+        if not (wait or wait_timeout):
+            err("newsaudit: batch: one run at a time per --out; --wait waits for the other")
+        raise failed from None
     except NewsauditError as exc:
         raise fail(exc) from None
     progress.final(stats)
@@ -192,6 +219,8 @@ def batch(
         err(f"newsaudit: batch: {stats.stories_failed} stories failed, see their error.json")
     if stats.failed:
         err(f"newsaudit: batch: {stats.failed} articles failed, see {out / 'errors.jsonl'}")
+    if history is not None:
+        after_batch(history, out, settings.batch.story_field)
     if stats.failed or stats.stories_failed:
         raise typer.Exit(EXIT_SOME_FAILED)
 
@@ -316,3 +345,5 @@ if __name__ == "__main__":  # pragma: no cover
 
 
 register(app)  # verify and eval, after the commands above (pipeline/cli/judge.py)
+register_digest(app)  # digest, from the nightly history (pipeline/cli/digest.py)
+register_history(app)  # `newsaudit history` (pipeline/cli/history.py)
