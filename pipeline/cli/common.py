@@ -3,6 +3,7 @@ one-line error that maps a newsaudit error to its exit code."""
 
 from __future__ import annotations
 
+from datetime import date
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -50,3 +51,15 @@ def fail(exc: Exception) -> typer.Exit:
         where = f" (in {exc.stage}, after {requests} requests and {tokens} tokens)"
     err(f"newsaudit: error: {describe_failure(exc)}{where}")
     return typer.Exit(code)
+
+
+def night_of(value: str | None) -> date | None:
+    """A --night option (YYYY-MM-DD) as a date; None when not given."""
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise typer.BadParameter(
+            f"{value!r} is not a date YYYY-MM-DD", param_hint="--night"
+        ) from None

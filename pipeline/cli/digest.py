@@ -2,23 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from pipeline.cli.common import err, fail
+from pipeline.cli.common import err, fail, night_of
 from pipeline.core.errors import NewsauditError
-
-
-def _night(value: str | None) -> date | None:
-    if value is None:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise typer.BadParameter(f"{value!r} is not a date (YYYY-MM-DD)") from None
 
 
 def digest(
@@ -49,7 +39,7 @@ def digest(
         raise typer.Exit(1) from None
     sources = [s.strip() for value in source or [] for s in value.split(",") if s.strip()]
     try:
-        result, written = build_digest(db, out, night=_night(night), days=days, sources=sources)
+        result, written = build_digest(db, out, night=night_of(night), days=days, sources=sources)
     except NewsauditError as exc:
         raise fail(exc) from None
     for note in result.notes:

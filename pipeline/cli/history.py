@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from pipeline.cli.common import err, fail
+from pipeline.cli.common import err, fail, night_of
 from pipeline.core.errors import NewsauditError
 from pipeline.core.lock import Holder
 from pipeline.history import Loaded, add_runs, export_parquet, migrate, summary
@@ -34,17 +34,6 @@ WaitOpt = Annotated[
     bool,
     typer.Option("--wait", help="wait for another process using the database, not refuse"),
 ]
-
-
-def _night(value: str | None) -> date | None:
-    if value is None:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise typer.BadParameter(
-            f"{value!r} is not a date YYYY-MM-DD", param_hint="--night"
-        ) from None
 
 
 def _waiting(holder: Holder) -> None:
@@ -105,7 +94,7 @@ def add(
     what is complete and says what it skipped. One `history add` at a time per database: a
     second is refused (exit 8), or waits with --wait.
     """
-    when = _night(night)
+    when = night_of(night)
     try:
         load_runs(db, run_dirs, when, story, wait)
     except NewsauditError as exc:
