@@ -302,17 +302,23 @@ def add_runs(
     """
     folders = [open_run(d) for d in run_dirs]
     with connect(db, write=True, wait=wait, on_wait=on_wait) as con:
-        con.execute("BEGIN TRANSACTION")
-        try:
-            change = schema.prepare(con, str(db))
-            con.execute("COMMIT")
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
+        change = _prepared(con, db)
         try:
             return change, [_add(con, folder, night, story) for folder in folders]
         except _duckdb().Error as exc:  # a full disk, a damaged file: nothing of that run stays
             raise NewsauditError(f"{db}: loading failed, nothing of that run kept: {exc}") from exc
+
+
+def _prepared(con: Any, db: DB) -> str | None:
+    """The schema brought to this version (or refused) in one transaction; what it did."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        change = schema.prepare(con, str(db))
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    return change
 
 
 def migrate(db: DB, *, wait: bool | float = False) -> str | None:
@@ -321,14 +327,7 @@ def migrate(db: DB, *, wait: bool | float = False) -> str | None:
     if not Path(db).is_file():
         raise InputError(f"{db}: no such history database (`newsaudit history add` makes one)")
     with connect(db, write=True, wait=wait) as con:
-        con.execute("BEGIN TRANSACTION")
-        try:
-            change = schema.prepare(con, str(db))
-            con.execute("COMMIT")
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
-        return change
+        return _prepared(con, db)
 
 
 def tables(
