@@ -80,13 +80,10 @@ def verified_rewordings(
     by_id = {s.id: s for s in chosen}
     if not rewordings:
         return {}, []
-    texts = [t for _, t in rewordings]
-    originals = [s.text for s in chosen]
-    probabilities = embed_and_classify(originals + texts).probabilities
-    p_of = dict(zip(by_id, (float(p) for p in probabilities[: len(originals)]), strict=True))
+    p_of, p_texts = _subjectivity(chosen, [t for _, t in rewordings])
     kept: dict[int, str] = {}
     dropped = []
-    for (key, text), p in zip(rewordings, probabilities[len(originals) :], strict=True):
+    for (key, text), p in zip(rewordings, p_texts, strict=True):
 
         def problem(n: int, text: str = text, p: float = float(p)) -> str | None:
             return rewording_problem(by_id[n].text, text, p_original=p_of[n], p_rewording=p)
@@ -99,6 +96,18 @@ def verified_rewordings(
         elif key in by_id:
             dropped.append(f"sentence {key}: {problem(key)}")
     return kept, dropped
+
+
+def _subjectivity(
+    originals: Sequence[Sentence], texts: list[str]
+) -> tuple[dict[int, float], list[float]]:
+    """The classifier's P(subjective) of each original (by id) and of each candidate text, in
+    one MiniLM pass."""
+    probabilities = [
+        float(p) for p in embed_and_classify([s.text for s in originals] + texts).probabilities
+    ]
+    by_id = {s.id: p for s, p in zip(originals, probabilities, strict=False)}
+    return by_id, probabilities[len(originals) :]
 
 
 def _edits(text: str, spans: Sequence[FramingSpan]) -> str | None:
@@ -115,12 +124,11 @@ def minimal_rewordings(
     edited = [(s, text) for s, text in todo if text]
     if not edited:
         return {}, []
-    probabilities = embed_and_classify([s.text for s, _ in edited] + [t for _, t in edited])
-    p = [float(x) for x in probabilities.probabilities]
+    p_of, p_texts = _subjectivity([s for s, _ in edited], [t for _, t in edited])
     kept, dropped = {}, []
-    for n, (sentence, text) in enumerate(edited):
+    for (sentence, text), p in zip(edited, p_texts, strict=True):
         problem = rewording_problem(
-            sentence.text, text, p_original=p[n], p_rewording=p[n + len(edited)]
+            sentence.text, text, p_original=p_of[sentence.id], p_rewording=p
         )
         if problem is None:
             kept[sentence.id] = text
