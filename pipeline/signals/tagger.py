@@ -36,7 +36,7 @@ from pipeline.signals.attribution import attribute
 from pipeline.signals.cues import outside_quotes
 from pipeline.signals.framing import SCARE_QUOTE, Framing, scare_quotes
 from pipeline.signals.lexicons import KINDS, Match, lexicon
-from pipeline.signals.subjectivity import classifier, logit
+from pipeline.signals.subjectivity import classifier, embed_and_classify, logit
 from pipeline.text.sentences import whole
 
 Vector = NDArray[np.float32]
@@ -56,7 +56,6 @@ class TaggedSpan:
     text: str
     kind: Framing
     probability: float
-    sources: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -193,8 +192,8 @@ def tag(
     named, states = feature_matrix(text, every, tokens, offsets, sentence_p)
     p = [round(float(x), 4) for x in tagger().probabilities(named, states)]
     out = [
-        TaggedSpan(c.start, c.end, text[c.start : c.end], c.kind, q, c.sources)
-        for c, q in zip(found, p, strict=False)
+        TaggedSpan(c.start, c.end, text[c.start : c.end], c.kind, q)
+        for c, q in zip(found, p[: len(found)], strict=True)
         if q >= FLOOR
     ]
     rest = p[len(found) :]
@@ -222,22 +221,20 @@ def named_source(text: str) -> bool:
 def tag_texts(
     texts: list[str], *, attributed: Sequence[bool] | None = None
 ) -> list[list[TaggedSpan]]:
-    """Each text tagged as a one-sentence article, in one MiniLM pass; ``attributed`` (one
-    flag per text) defaults to the attribution rules, as for a sentence of an article."""
-    from pipeline.signals.embeddings import embedded_model
-
-    encoded = embedded_model().encode(texts)
-    probabilities = classifier().probabilities(encoded.layers)
+    """Each text tagged as a one-sentence article, in one MiniLM pass (the sentence
+    classifier's, ``embed_and_classify``); ``attributed`` (one flag per text) defaults to the
+    attribution rules, as for a sentence of an article."""
+    scored = embed_and_classify(texts)
     flags = attributed if attributed is not None else [named_source(t) for t in texts]
     return [
         tag(t, tokens, offsets, float(p), attributed=a)
         for t, tokens, offsets, p, a in zip(
-            texts, encoded.tokens, encoded.offsets, probabilities, flags, strict=True
+            texts, scored.tokens, scored.offsets, scored.probabilities, flags, strict=True
         )
     ]
 
 
-def reported(spans: Sequence[TaggedSpan], at: float | None = None) -> list[TaggedSpan]:
-    """The spans at the reporting threshold (or ``at``)."""
-    cut = threshold() if at is None else at
+def reported(spans: Sequence[TaggedSpan]) -> list[TaggedSpan]:
+    """The spans at the reporting threshold."""
+    cut = threshold()
     return [s for s in spans if s.probability >= cut]
