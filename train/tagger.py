@@ -33,11 +33,11 @@ import numpy as np
 
 from pipeline.evaluation.span_metrics import count_table, false_alarm_rate, span_f1
 from pipeline.signals.embeddings import embedded_model
+from pipeline.signals.framing import FramingSpan
 from pipeline.signals.subjectivity import classifier
 from pipeline.signals.tagger import (
     FEATURES,
     Candidate,
-    TaggedSpan,
     candidates,
     feature_matrix,
     tag_texts,
@@ -135,7 +135,7 @@ def span_counts(
     return count_table([[tuple(s[:2]) for s in r["spans"]] for r in rows], predicted)
 
 
-def choose_spans(rows: list[dict[str, Any]], tagged: list[list[TaggedSpan]]) -> dict[str, float]:
+def choose_spans(rows: list[dict[str, Any]], tagged: list[list[FramingSpan]]) -> dict[str, float]:
     """``choose`` on the tagger's own output (every span it returns, with its probability)."""
     found = [[Candidate(s.start, s.end, s.kind, {}, ()) for s in spans] for spans in tagged]
     scores = np.array([s.probability for spans in tagged for s in spans])

@@ -143,7 +143,7 @@ def minimal_headline(title: str) -> tuple[str | None, str | None]:
     from pipeline.signals.tagger import reported, tag_texts
 
     [found] = tag_texts([title])
-    spans = [FramingSpan(s.start, s.end, s.text, s.kind, s.probability) for s in reported(found)]
+    spans = reported(found)
     edited = _edits(title, spans) if spans else None
     if edited is None:
         return None, None

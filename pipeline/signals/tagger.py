@@ -25,7 +25,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 from typing import Any
 
@@ -34,7 +34,7 @@ from numpy.typing import NDArray
 
 from pipeline.signals.attribution import attribute
 from pipeline.signals.cues import outside_quotes
-from pipeline.signals.framing import SCARE_QUOTE, Framing, scare_quotes
+from pipeline.signals.framing import SCARE_QUOTE, Framing, FramingSpan, scare_quotes
 from pipeline.signals.lexicons import KINDS, Match, lexicon
 from pipeline.signals.subjectivity import classifier, embed_and_classify, logit
 from pipeline.text.sentences import whole
@@ -45,17 +45,6 @@ MIN_LETTERS = 3
 FLOOR = 0.05  # candidates under this probability are not returned at all
 LEXICON_FEATURES = ("vader", "pattern", "listed", *(f"kind_{k}" for k in KINDS))
 FEATURES = (*LEXICON_FEATURES, "token_mean", "token_max", "sentence", "capitalised")
-
-
-@dataclass(frozen=True)
-class TaggedSpan:
-    """One candidate's words, ``text[start:end]`` of the sentence, with its probability."""
-
-    start: int
-    end: int
-    text: str
-    kind: Framing
-    probability: float
 
 
 @dataclass(frozen=True)
@@ -176,7 +165,7 @@ def tag(
     sentence_p: float,
     *,
     attributed: bool = False,
-) -> list[TaggedSpan]:
+) -> list[FramingSpan]:
     """Every candidate of one sentence at FLOOR or above, with its probability, and its scare
     quotes; ``tokens``/``offsets`` are the sentence's MiniLM word pieces."""
     quotes = scare_quotes(text, attributed)
@@ -192,7 +181,7 @@ def tag(
     named, states = feature_matrix(text, every, tokens, offsets, sentence_p)
     p = [round(float(x), 4) for x in tagger().probabilities(named, states)]
     out = [
-        TaggedSpan(c.start, c.end, text[c.start : c.end], c.kind, q)
+        FramingSpan(c.start, c.end, text[c.start : c.end], c.kind, q)
         for c, q in zip(found, p[: len(found)], strict=True)
         if q >= FLOOR
     ]
@@ -200,7 +189,7 @@ def tag(
     for quote, words in zip(quotes, inside, strict=True):
         q, rest = max(rest[: len(words)], default=0.0), rest[len(words) :]
         if q >= FLOOR:
-            out.append(TaggedSpan(quote.start, quote.end, quote.text, quote.kind, q))
+            out.append(replace(quote, probability=q))
     return sorted(out, key=lambda s: s.start)
 
 
@@ -220,7 +209,7 @@ def named_source(text: str) -> bool:
 
 def tag_texts(
     texts: list[str], *, attributed: Sequence[bool] | None = None
-) -> list[list[TaggedSpan]]:
+) -> list[list[FramingSpan]]:
     """Each text tagged as a one-sentence article, in one MiniLM pass (the sentence
     classifier's, ``embed_and_classify``); ``attributed`` (one flag per text) defaults to the
     attribution rules, as for a sentence of an article."""
@@ -234,7 +223,7 @@ def tag_texts(
     ]
 
 
-def reported(spans: Sequence[TaggedSpan]) -> list[TaggedSpan]:
+def reported(spans: Sequence[FramingSpan]) -> list[FramingSpan]:
     """The spans at the reporting threshold."""
     cut = threshold()
     return [s for s in spans if s.probability >= cut]
