@@ -87,7 +87,10 @@ def make_vcr(record: bool, mode: str = "all") -> vcr.VCR:
         filter_query_parameters=["key", "api_key", "api-key"],
         before_record_response=_drop_response_secrets,
         decode_compressed_response=True,
-        drop_unused_requests=True,  # a re-recording replaces the cassette, never extends it
+        # A re-recording replaces the cassette, never extends it. Only then: vcrpy saves a
+        # cassette whose requests went unused, so a replay that misses would otherwise rewrite
+        # the committed cassette with only the requests it matched.
+        drop_unused_requests=record,
     )
 
 
