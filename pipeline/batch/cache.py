@@ -44,6 +44,7 @@ def run_fingerprint(settings: Settings) -> dict[str, Any]:
         "newsaudit": __version__,
         "model": settings.model,
         "mode": settings.instructor_mode(),
+        "json_output": settings.json_output_for(),
         "temperature": settings.temperature,
         "reask_temperature": settings.reask_temperature,
         "seed": settings.seed,

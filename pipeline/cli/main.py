@@ -311,7 +311,8 @@ def setup_local_cmd(
         bool,
         typer.Option(
             "--embeddings-only",
-            help="only the sentence-embedding model (90 MB) that `story` matches claims with",
+            help="only the sentence-embedding model (90 MB) and the grammar converter "
+            "(compact JSON), not the language model or its server",
         ),
     ] = False,
 ) -> None:

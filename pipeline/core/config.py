@@ -19,6 +19,7 @@ from pipeline.core.errors import ConfigError
 EMBEDDED_PREFIX = "embedded/"
 DEFAULT_CONFIG_FILE = "newsaudit.toml"
 Mode = Literal["json_schema", "tools", "json", "md_json"]
+JsonOutput = Literal["compact", "schema"]
 SECRET_WORDS = ("api_key", "apikey", "secret", "token", "password")
 
 
@@ -156,6 +157,16 @@ class Settings(BaseSettings):
     model_modes: dict[str, Mode] = Field(
         default_factory=dict, description="instructor mode per model-string prefix"
     )
+    json_output: JsonOutput | None = Field(
+        None,
+        description="how structured answers are constrained: compact (a grammar built from the "
+        "JSON schema that allows no whitespace, sent as llama.cpp's `grammar` field; llama.cpp "
+        "servers only) or schema (the JSON schema as the instructor mode sends it); None picks "
+        "one per model",
+    )
+    model_json_outputs: dict[str, JsonOutput] = Field(
+        default_factory=dict, description="json_output per model-string prefix"
+    )
     temperature: float = 0.0
     reask_temperature: float = Field(0.4, description="temperature used on validation re-asks")
     seed: int | None = 42
@@ -206,6 +217,18 @@ class Settings(BaseSettings):
                 return mode
         local = self.embedded or self.api_base is not None
         return "json_schema" if local else "tools"
+
+    def json_output_for(self) -> JsonOutput:
+        """The configured json_output, else a prefix match, else compact for the embedded model
+        (a llama-server; in the modes whose answer is the JSON text) and schema for everything
+        else: an api_base server is only known to take a grammar when the config says so."""
+        if self.json_output:
+            return self.json_output
+        for prefix, chosen in sorted(self.model_json_outputs.items(), key=lambda kv: -len(kv[0])):
+            if self.model.startswith(prefix):
+                return chosen
+        grammar_mode = self.instructor_mode() in ("json_schema", "json")
+        return "compact" if self.embedded and grammar_mode else "schema"
 
 
 def _reject_secrets(data: dict[str, Any], path: Path) -> None:

@@ -10,6 +10,10 @@ structured output, two retries.
   items that still fail validation are dropped and counted. Messages are sent as rendered:
   instructor's Jinja templating of messages is not used (it would re-render article text).
 - Calls are async on the run's event loop (``pipeline.model.transport``), no worker threads.
+- With ``json_output = "compact"`` (the embedded model's default) the schema goes to the server
+  as a grammar that allows no whitespace (``pipeline.model.grammar``), in place of the mode's
+  ``response_format``; a server that refuses the grammar field gets the schema instead, with a
+  warning, for the rest of the run.
 """
 
 from __future__ import annotations
@@ -43,7 +47,14 @@ from tenacity import (
 )
 
 from pipeline.core.config import Settings
-from pipeline.core.errors import ConfigError, NewsauditError, ProviderError, ValidationFailure
+from pipeline.core.errors import (
+    ConfigError,
+    NewsauditError,
+    ProviderError,
+    SetupError,
+    ValidationFailure,
+)
+from pipeline.model.grammar import compact_grammar
 from pipeline.model.ratelimit import RateLimiter, estimate_message_tokens
 from pipeline.model.transport import Transport, open_transport, price_per_token
 from schemas.report import StageMetrics
@@ -53,6 +64,7 @@ litellm.telemetry = False
 # Failures reach the user once, as newsaudit errors; the libraries' own log lines would repeat them.
 logging.getLogger("instructor").addHandler(logging.NullHandler())
 logging.getLogger("LiteLLM").setLevel(logging.ERROR)
+log = logging.getLogger("newsaudit.model")
 
 T = TypeVar("T", bound=BaseModel)
 
@@ -119,6 +131,31 @@ def _raw_json(completion: Any) -> str:
     return fenced.group(1) if fenced else text
 
 
+# Modes whose answer is the message's JSON text, which a grammar can constrain.
+GRAMMAR_MODES = (instructor.Mode.JSON_SCHEMA, instructor.Mode.JSON)
+
+
+class GrammarRefused(ProviderError):
+    """The server answered a request with a grammar field by refusing that field."""
+
+
+def _refuses_grammar(exc: BaseException) -> bool:
+    """A 400/422 answer that names the grammar: the server does not take the field (OpenAI:
+    "Unrecognized request argument supplied: grammar"), or not this grammar."""
+    refusal = isinstance(exc, litellm.BadRequestError | litellm.UnprocessableEntityError)
+    return refusal and "grammar" in str(exc).lower()
+
+
+@cache
+def _grammar_body(response_model: type[BaseModel], mode: instructor.Mode) -> dict[str, str]:
+    """The request's extra body for compact JSON, once per response model and mode (its
+    identity is stable, so the transport maps the parameters once)."""
+    model, extra = _prepared(response_model, mode)
+    response_format = (extra or {}).get("response_format") or {}
+    schema = (response_format.get("json_schema") or {}).get("schema")
+    return {"grammar": compact_grammar(schema or model.model_json_schema())}
+
+
 # What instructor re-asks on: the answer is not JSON, or fails the schema or a validator.
 REASK_ON = (ValidationError, json.JSONDecodeError, ResponseParsingError)
 
@@ -162,9 +199,16 @@ class LLM:
         self.api_base = api_base
         self.limiter = limiter
         self.mode = MODES[settings.instructor_mode()]
+        self.json_output = settings.json_output_for()
+        if self.json_output == "compact" and self.mode not in GRAMMAR_MODES:
+            raise ConfigError(
+                f"model {model}: json_output = compact needs mode json_schema or json, "
+                f"not {settings.instructor_mode()}"
+            )
         self.api_key = self._api_key()
         self.handlers = mode_registry.get_handlers(Provider.OPENAI, self.mode)
         self.transport: Transport = open_transport(model, api_base, self.api_key)
+        self.fallback: str | None = None  # why compact JSON was turned off, once it was
         self.price = price_per_token(model)  # looked up once; cost comes from the usage
 
     @property
@@ -230,6 +274,14 @@ class LLM:
                 f"{self.model}: {type(exc).__name__} after "
                 f"{self.settings.retry_attempts} attempts: {redact(str(exc))[:300]}"
             ) from None
+        except (litellm.BadRequestError, litellm.UnprocessableEntityError) as exc:
+            if "extra_body" in kwargs and _refuses_grammar(exc):
+                raise GrammarRefused(
+                    f"{self.model}: {type(exc).__name__}: {redact(str(exc))[:300]}"
+                ) from None
+            raise ProviderError(
+                f"{self.model}: {type(exc).__name__}: {redact(str(exc))[:300]}"
+            ) from None
         except litellm.AuthenticationError as exc:
             raise ConfigError(
                 f"{self.model}: authentication failed: {redact(str(exc))[:300]}"
@@ -291,7 +343,46 @@ class LLM:
         convert = self.handlers.message_converter
         if convert is not None:
             kwargs["messages"] = convert(kwargs["messages"])
+        if self.json_output == "compact":
+            grammar = self._grammar(response_model)
+            if grammar is not None:
+                kwargs.pop("response_format", None)
+                kwargs["extra_body"] = grammar
         return model, kwargs
+
+    def _grammar(self, response_model: type[BaseModel]) -> dict[str, str] | None:
+        """The compact grammar body, or None (schema from now on) when none can be built."""
+        try:
+            return _grammar_body(response_model, self.mode)
+        except SetupError as exc:
+            self._schema_from_now(f"compact JSON off, the schema is sent instead: {exc}")
+            return None
+
+    def _schema_from_now(self, why: str) -> None:
+        """Send the mode's schema for the rest of the run; say why once on stderr."""
+        self.json_output = "schema"
+        self.fallback = why
+        log.warning("newsaudit: %s: %s", self.model, why)
+
+    async def _send_compact(
+        self,
+        kwargs: dict[str, Any],
+        response_model: type[BaseModel],
+        messages: list[dict[str, str]],
+        metrics: StageMetrics,
+        context: dict[str, Any],
+    ) -> tuple[Any, dict[str, Any]]:
+        """Send; when the server refuses the grammar field, send the schema instead (this call
+        and the rest of the run), noting it in the stage's warnings."""
+        try:
+            return await self._send(kwargs, metrics), kwargs
+        except GrammarRefused as exc:
+            self._schema_from_now(f"the server refused the grammar field, schema sent: {exc}")
+            context.setdefault("warnings", []).append(self.fallback)
+            _, schema_kwargs = self._request(response_model, messages)
+            schema_kwargs["messages"] = kwargs["messages"]  # keep any re-ask turns
+            schema_kwargs["temperature"] = kwargs["temperature"]
+            return await self._send(schema_kwargs, metrics), schema_kwargs
 
     async def _ask(
         self,
@@ -309,7 +400,9 @@ class LLM:
             if attempt > 1:
                 metrics.reasks += 1
                 kwargs["temperature"] = self.settings.reask_temperature
-            response = await self._send(kwargs, metrics)
+            response, kwargs = await self._send_compact(
+                kwargs, response_model, messages, metrics, context
+            )
             self._record(response, metrics)
             try:
                 return self._parse(response, model, context)

