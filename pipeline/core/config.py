@@ -161,8 +161,8 @@ class Settings(BaseSettings):
         None,
         description="how structured answers are constrained: compact (a grammar built from the "
         "JSON schema that allows no whitespace, sent as llama.cpp's `grammar` field; llama.cpp "
-        "servers only) or schema (the JSON schema as the instructor mode sends it); None picks "
-        "one per model",
+        "servers only; measure your model with it first) or schema (the JSON schema as the "
+        "instructor mode sends it); None: model_json_outputs, else schema",
     )
     model_json_outputs: dict[str, JsonOutput] = Field(
         default_factory=dict, description="json_output per model-string prefix"
@@ -219,16 +219,16 @@ class Settings(BaseSettings):
         return "json_schema" if local else "tools"
 
     def json_output_for(self) -> JsonOutput:
-        """The configured json_output, else a prefix match, else compact for the embedded model
-        (a llama-server; in the modes whose answer is the JSON text) and schema for everything
-        else: an api_base server is only known to take a grammar when the config says so."""
+        """The configured json_output, else a prefix match, else schema. Compact is opt-in for
+        every model, the embedded one included: on the embedded 1.5B model it changed the
+        answers for the worse (docs/measurements.md#compact-json), and a server is only known
+        to take a grammar when the config says so."""
         if self.json_output:
             return self.json_output
         for prefix, chosen in sorted(self.model_json_outputs.items(), key=lambda kv: -len(kv[0])):
             if self.model.startswith(prefix):
                 return chosen
-        grammar_mode = self.instructor_mode() in ("json_schema", "json")
-        return "compact" if self.embedded and grammar_mode else "schema"
+        return "schema"
 
 
 def _reject_secrets(data: dict[str, Any], path: Path) -> None:

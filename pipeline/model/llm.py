@@ -10,7 +10,7 @@ structured output, two retries.
   items that still fail validation are dropped and counted. Messages are sent as rendered:
   instructor's Jinja templating of messages is not used (it would re-render article text).
 - Calls are async on the run's event loop (``pipeline.model.transport``), no worker threads.
-- With ``json_output = "compact"`` (the embedded model's default) the schema goes to the server
+- With ``json_output = "compact"`` (opt-in, see ``docs/providers.md``) the schema goes to the server
   as a grammar that allows no whitespace (``pipeline.model.grammar``), in place of the mode's
   ``response_format``; a server that refuses the grammar field gets the schema instead, with a
   warning, for the rest of the run.
