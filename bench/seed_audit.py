@@ -1,6 +1,7 @@
 """Wall time and tokens of `newsaudit check` and `newsaudit verify` on the seed articles.
 
-    python bench/seed_audit.py [--model M --api-base URL] [--repeat N] [--no-verify] [SEED ...]
+    python bench/seed_audit.py [--model M --api-base URL] [--json-output compact|schema]
+                               [--repeat N] [--no-verify] [SEED ...]
 
 Runs the whole audit on each seed with the configured model (default: the embedded one,
 started once for the run, as `newsaudit serve` would keep it) and prints, per seed: wall
@@ -13,7 +14,9 @@ With ``--repeat N`` the five seeds are audited N times in turn (seed 000..004, t
 and a summary gives per seed the median wall seconds with the lowest and highest, the
 completion tokens, and the milliseconds per generated token of the structured calls as
 llama-server times them (its ``timings``; the one-token probes are left out), so a change in
-tokens and a change in speed per token can be told apart.
+tokens and a change in speed per token can be told apart. ``--json-output compact`` measures
+a llama.cpp-served model with the compact-JSON grammar (docs/providers.md); compare the
+reports it writes with ``--out`` against the schema run's before turning it on.
 """
 
 from __future__ import annotations
@@ -61,11 +64,15 @@ def main() -> None:
     parser.add_argument("seeds", nargs="*", type=Path)
     parser.add_argument("--model", default=None)
     parser.add_argument("--api-base", default=None)
+    parser.add_argument("--json-output", choices=["compact", "schema"], default=None)
+    parser.add_argument("--out", type=Path, default=None, help="write each seed's JSON report here")
     parser.add_argument("--repeat", type=int, default=1, help="audit every seed N times")
     parser.add_argument("--no-verify", action="store_true", help="skip the verify of 5")
     args = parser.parse_args()
     seeds = args.seeds or sorted((ROOT / "tests" / "fixtures" / "seeds").glob("*.txt"))
-    settings = load_settings(None, model=args.model, api_base=args.api_base)
+    settings = load_settings(
+        None, model=args.model, api_base=args.api_base, json_output=args.json_output
+    )
     head = " | ".join(f"{s} s" for s in STAGES)
     print(f"| run | seed | wall s | calls | prompt+completion | {head} | verify 5 s | ms/token |")
     print("|---" * (7 + len(STAGES)) + "|")
@@ -82,6 +89,11 @@ def main() -> None:
                 started = time.perf_counter()
                 report = asyncio.run(audit(doc, llm=llm, settings=settings))
                 wall = time.perf_counter() - started
+                if args.out is not None:
+                    args.out.mkdir(parents=True, exist_ok=True)
+                    (args.out / f"{path.stem}.json").write_text(
+                        report.model_dump_json(indent=2), encoding="utf-8"
+                    )
                 ms = timing.predicted_ms / max(timing.predicted_n, 1)
                 checked = 0.0
                 if not args.no_verify:
