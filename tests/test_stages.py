@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import Any
+
+import pytest
 
 from pipeline.core.config import JudgmentSettings, load_settings
 from pipeline.run import audit
@@ -245,6 +248,32 @@ def test_a_hosted_provider_judges_every_sentence_in_one_call() -> None:
     assert "SENTENCES: 3, 4, 5" in prompt
     model = report.sentence(3).signals.model  # type: ignore[union-attr]
     assert model is not None and max(model, key=model.__getitem__) == "B"
+    # One answer per sentence is not what the shipped weights were fitted on: said so.
+    support = next(s for s in report.stages if s.stage == "support")
+    assert any("calibration: shipped" in w and "batch form" in w for w in support.warnings)
+
+
+def test_judgments_read_through_another_models_weights_say_so_once(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from pipeline.stages import support as support_stage
+
+    def audit_with(model: str) -> list[str]:
+        settings = load_settings("/dev/null", model=model)
+        settings.judgments = JudgmentSettings(model_signal="logprobs")
+        fake = FakeLLM(_answers(), probe=_opinion_probe)
+        report = asyncio.run(audit(_doc(), llm=fake, settings=settings))
+        return next(s for s in report.stages if s.stage == "support").warnings
+
+    assert not any("calibration" in w for w in audit_with("embedded/qwen2.5-coder-1.5b"))
+    support_stage._say_once.cache_clear()
+    with caplog.at_level(logging.WARNING, logger="newsaudit.judgments"):
+        first = audit_with("embedded/qwen2.5-coder-0.5b")
+        again = audit_with("embedded/qwen2.5-coder-0.5b")
+    [note] = [w for w in first if w.startswith("calibration: shipped")]
+    assert "fitted on embedded/qwen2.5-coder-1.5b" in note and "qwen2.5-coder-0.5b go" in note
+    assert note in again  # in every report...
+    assert sum(note in r.getMessage() for r in caplog.records) == 1  # ...on stderr once
 
 
 def test_a_pick_whose_claim_another_sentence_says_moves_to_that_sentence() -> None:
