@@ -212,13 +212,13 @@ def main() -> None:
     parser.add_argument("--model", default=None)
     parser.add_argument("--api-base", default=None)
     args = parser.parse_args()
+    settings = load_settings(None, model=args.model, api_base=args.api_base)
     rows = load_rows(args.data)
     found = all_evidence(rows, args.evidence)
     known = _read(args.probes)
     todo = [(r, e) for r, (e, _) in zip(rows, found, strict=True) if r["id"] not in known]
     if todo:
         print(f"asking the model about {len(todo)} rows (cached in {args.probes})")
-        settings = load_settings(None, model=args.model, api_base=args.api_base)
         asyncio.run(_ask(todo, args.probes, settings))
         known = _read(args.probes)
     values = [
@@ -229,7 +229,11 @@ def main() -> None:
     sets = np.array([r["set"] for r in rows])
     strata = np.array([f"{s}:{label}" for s, label in zip(sets, y, strict=True)])
     cnn = np.isin(sets, ("factcc", "summeval"))
-    out: dict[str, Any] = {"data": "FactCC, SummEval, XSumFaith (SummaC packaging)"}
+    # The model whose answers the weights read (the pipeline says when another model's are).
+    out: dict[str, Any] = {
+        "data": "FactCC, SummEval, XSumFaith (SummaC packaging)",
+        "model": settings.model,
+    }
     # a near-verbatim restatement is supported whatever the combination says (as judge() does)
     restated = np.array([restates(v) for v in values])
     out["restated"] = {
