@@ -267,6 +267,7 @@ def verify_to_markdown(report: VerifyReport) -> str:
             f"- [s{i}] {text}" for i, text in zip(check.evidence, check.evidence_text, strict=True)
         ]
         lines += [f"- problem: {p}" for p in check.problems]
+    lines += ["", *[f"Note: {w}" for w in report.warnings]] if report.warnings else []
     tokens = f"{report.prompt_tokens}+{report.completion_tokens}"
     lines += ["", f"{report.calls} calls, {tokens} tokens, {report.seconds:.1f} s."]
     return "\n".join(lines) + "\n"

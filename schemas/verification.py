@@ -103,6 +103,9 @@ class VerifyReport(BaseModel):
     model: str
     checks: list[StatementCheck]
     headline: StatementCheck | None = None
+    warnings: list[str] = Field(
+        default_factory=list, description="what the reader should know about these verdicts"
+    )
     calls: int
     prompt_tokens: int
     completion_tokens: int

@@ -9,12 +9,14 @@ from typing import Any
 import pytest
 
 from pipeline.core.config import JudgmentSettings, load_settings
-from pipeline.run import audit
+from pipeline.report import verify_to_markdown
+from pipeline.run import audit, verify
 from pipeline.stages.claims import pick_claims
 from pipeline.stages.clean import clean
 from pipeline.text.ingest import RawDocument
 from pipeline.text.sentences import segment
 from schemas.sentence import SentenceLabel
+from schemas.verification import VerifyReport
 from tests.fakes import FakeLLM
 
 TEXT = """Minister Quits Over Budget Row!
@@ -256,24 +258,34 @@ def test_a_hosted_provider_judges_every_sentence_in_one_call() -> None:
 def test_judgments_read_through_another_models_weights_say_so_once(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    from pipeline.stages import support as support_stage
+    from pipeline.signals.calibration import say_once
 
-    def audit_with(model: str) -> list[str]:
+    def audit_with(model: str) -> tuple[list[str], list[str], VerifyReport]:
         settings = load_settings("/dev/null", model=model)
         settings.judgments = JudgmentSettings(model_signal="logprobs")
         fake = FakeLLM(_answers(), probe=_opinion_probe)
         report = asyncio.run(audit(_doc(), llm=fake, settings=settings))
-        return next(s for s in report.stages if s.stage == "support").warnings
+        checked = asyncio.run(verify(_doc(), ["Ana Ruiz resigned."], llm=fake, settings=settings))
+        warnings = {s.stage: s.warnings for s in report.stages}
+        return warnings["support"], warnings["summary_check"], checked
 
-    assert not any("calibration" in w for w in audit_with("embedded/qwen2.5-coder-1.5b"))
-    support_stage._say_once.cache_clear()
+    shipped = audit_with("embedded/qwen2.5-coder-1.5b")
+    assert not any("calibration" in w for w in [*shipped[0], *shipped[1], *shipped[2].warnings])
+    say_once.cache_clear()
     with caplog.at_level(logging.WARNING, logger="newsaudit.judgments"):
         first = audit_with("embedded/qwen2.5-coder-0.5b")
         again = audit_with("embedded/qwen2.5-coder-0.5b")
-    [note] = [w for w in first if w.startswith("calibration: shipped")]
-    assert "fitted on embedded/qwen2.5-coder-1.5b" in note and "qwen2.5-coder-0.5b go" in note
-    assert note in again  # in every report...
-    assert sum(note in r.getMessage() for r in caplog.records) == 1  # ...on stderr once
+    [sentences] = [w for w in first[0] if w.startswith("calibration: shipped")]
+    assert "fitted on embedded/qwen2.5-coder-1.5b" in sentences and "0.5b go" in sentences
+    assert "sentence labels are not calibrated" in sentences
+    # The statement checker (summary check, verify) reads the model through its own weights.
+    [statements] = first[1]
+    assert statements.startswith("calibration: shipped") and "statement checks" in statements
+    assert first[2].warnings == [statements]  # verify's report carries it too
+    assert f"Note: {statements}" in verify_to_markdown(first[2])
+    assert (again[0], again[1], again[2].warnings) == (first[0], first[1], [statements])
+    for note in (sentences, statements):  # ...on stderr once each
+        assert sum(note in r.getMessage() for r in caplog.records) == 1
 
 
 def test_a_pick_whose_claim_another_sentence_says_moves_to_that_sentence() -> None:

@@ -201,6 +201,11 @@ class Settings(BaseSettings):
         """True when the model is the embedded local llama-server."""
         return self.model.startswith(EMBEDDED_PREFIX)
 
+    @property
+    def serves_other_weights(self) -> bool:
+        """The embedded model string, serving a GGUF file other than its pinned weights."""
+        return self.embedded and self.server.gguf is not None
+
     def model_signal(self) -> Literal["logprobs", "batch", "off"]:
         """The configured way the model judges sentences, auto resolved."""
         chosen = self.judgments.model_signal

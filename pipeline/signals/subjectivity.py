@@ -181,30 +181,6 @@ def combination() -> Combination:
     return load_combination("combination.json")
 
 
-def calibration_note(model: str, *, custom_weights: bool, signal: str) -> str | None:
-    """Why the sentence judgments may not be calibrated for ``model``, or None.
-
-    The combination's weights and thresholds were fitted on one model's answers (its
-    ``model``); another model's answers (or the same model string serving other weights)
-    are read through them all the same. Measured: the embedded 0.5B model's answers through
-    the shipped weights give NewsSD-ENG test macro-F1 0.734, through weights fitted on its
-    own answers 0.780 (docs/measurements.md). ``signal`` is the configured model signal:
-    without the model ("off") the judgments do not depend on it; the batch form's single
-    answers are not what the weights were fitted on, whichever model gives them (NewsSD-ENG
-    test macro-F1 0.364 with the 1.5B model answering in that form)."""
-    fitted_on = str(combination().meta.get("model", ""))
-    if signal == "off" or (signal == "logprobs" and model == fitted_on and not custom_weights):
-        return None
-    form = " (batch form: one answer per sentence, read as 0.85)" if signal == "batch" else ""
-    served = " serving other weights" if model == fitted_on else ""
-    return (
-        f"calibration: shipped (fitted on {fitted_on}'s answer probabilities): the answers of "
-        f"{model}"
-        f"{served}{form} go through those weights and thresholds, which are not calibrated "
-        "for it (docs/measurements.md)"
-    )
-
-
 def signal_values(
     classifier_p: float,
     phrase: Phrase | None,

@@ -10,20 +10,18 @@ signals into labels.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
-from functools import cache
 
 from pipeline.core.config import Settings
 from pipeline.model.prompts import prompt_hash, render_messages
 from pipeline.signals.attribution import attribute, quoted_share
+from pipeline.signals.calibration import calibration_note, say_once
 from pipeline.signals.cues import cues
 from pipeline.signals.labels import Signals, label_sentences
 from pipeline.signals.subjectivity import (
     MODEL_OPTIONS,
     Phrase,
     Scored,
-    calibration_note,
     embed_and_classify,
     signal_values,
     subjective,
@@ -37,17 +35,10 @@ from schemas.report import StageMetrics
 from schemas.sentence import Attribution, Sentence, SentenceLabel, Span, TaggedWord
 from schemas.support import KIND_LETTERS, SentenceJudgments, SupportVerdict, Verdict
 
-log = logging.getLogger("newsaudit.judgments")
 CHOSEN = 0.85  # the probability a one-call judgment stands for (the rest shared by the others)
 NO_LOGPROBS = "the provider returned no log-probabilities: sentences judged without the model"
 
 Kinds = dict[int, dict[str, float]]
-
-
-@cache
-def _say_once(note: str) -> None:
-    """A note on stderr once per process (a batch of thousands says it once)."""
-    log.warning("newsaudit: %s", note)
 
 
 def probe_messages(
@@ -168,13 +159,14 @@ async def label_article(
     )
     asked = questioned(segments, attributions, doubt, limit)
     kinds, metrics = await model_kinds(article, parts, asked, llm=llm, mode=settings.model_signal())
-    custom_weights = settings.embedded and settings.server.gguf is not None
     note = calibration_note(
-        settings.model, custom_weights=custom_weights, signal=settings.model_signal()
+        settings.model,
+        custom_weights=settings.serves_other_weights,
+        signal=settings.model_signal(),
     )
     if note is not None and kinds:  # said where the model's answers were read
         metrics.warnings.append(note)
-        _say_once(note)
+        say_once(note)
     override = settings.judgments.opinion_threshold
     signals = []
     tagged = tagged_words(segments, attributions, scored)
