@@ -15,7 +15,7 @@ from pipeline.model.llm import LLM
 from pipeline.model.prompts import prompt_hash
 from pipeline.model.ratelimit import RateLimiter
 from pipeline.model.server import LocalServer
-from pipeline.signals.calibration import STATEMENTS, calibration_note, say_once
+from pipeline.signals.calibration import STATEMENTS, calibration_warnings
 from pipeline.signals.citations import SentenceIndex
 from pipeline.signals.embeddings import embedded_model
 from pipeline.signals.framing import sentence_spans
@@ -52,21 +52,6 @@ def open_llm(settings: Settings, limiter: RateLimiter | None = None) -> Iterator
         return
     with LocalServer(settings.model, settings.server) as server:
         yield LLM(settings, model=server.litellm_model, api_base=server.base_url, limiter=limiter)
-
-
-def _statement_calibration(settings: Settings, signal: str, answered: bool) -> list[str]:
-    """The calibration note of the statement checker, when the model's answers were read
-    (``answered``; said once on stderr too)."""
-    note = calibration_note(
-        settings.model,
-        custom_weights=settings.serves_other_weights,
-        signal=signal,
-        fitted=STATEMENTS,
-    )
-    if note is None or not answered:
-        return []
-    say_once(note)
-    return [note]
 
 
 def _quiet(_: str) -> None:
@@ -173,7 +158,9 @@ async def audit(
             summary, article, sentences, llm=llm, index=index, mode=check_mode
         )
         answered = any(b.check and b.check.model for b in summary.bullets)
-        check_metrics.warnings += _statement_calibration(settings, check_mode, answered)
+        check_metrics.warnings += calibration_warnings(
+            settings, check_mode, answered=answered, fitted=STATEMENTS
+        )
         stages.append(check_metrics)
         progress(f"{doc.id}: bias")
         headline, headline_metrics = await check_headline(article, index, llm=llm, mode=check_mode)
@@ -247,8 +234,11 @@ async def verify(
         asked, SentenceIndex(segments, vectors), body, llm=llm, mode=settings.model_signal()
     )
     return VerifyReport(
-        warnings=_statement_calibration(
-            settings, settings.model_signal(), any(c.model for c in checks)
+        warnings=calibration_warnings(
+            settings,
+            settings.model_signal(),
+            answered=any(c.model for c in checks),
+            fitted=STATEMENTS,
         ),
         article_id=article.id,
         source=article.source,

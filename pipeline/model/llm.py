@@ -208,7 +208,6 @@ class LLM:
         self.api_key = self._api_key()
         self.handlers = mode_registry.get_handlers(Provider.OPENAI, self.mode)
         self.transport: Transport = open_transport(model, api_base, self.api_key)
-        self.fallback: str | None = None  # why compact JSON was turned off, once it was
         self.price = price_per_token(model)  # looked up once; cost comes from the usage
 
     @property
@@ -274,20 +273,13 @@ class LLM:
                 f"{self.model}: {type(exc).__name__} after "
                 f"{self.settings.retry_attempts} attempts: {redact(str(exc))[:300]}"
             ) from None
-        except (litellm.BadRequestError, litellm.UnprocessableEntityError) as exc:
-            if "extra_body" in kwargs and _refuses_grammar(exc):
-                raise GrammarRefused(
-                    f"{self.model}: {type(exc).__name__}: {redact(str(exc))[:300]}"
-                ) from None
-            raise ProviderError(
-                f"{self.model}: {type(exc).__name__}: {redact(str(exc))[:300]}"
-            ) from None
         except litellm.AuthenticationError as exc:
             raise ConfigError(
                 f"{self.model}: authentication failed: {redact(str(exc))[:300]}"
             ) from None
         except openai.APIError as exc:  # every litellm exception derives from it
-            raise ProviderError(
+            refused = "extra_body" in kwargs and _refuses_grammar(exc)
+            raise (GrammarRefused if refused else ProviderError)(
                 f"{self.model}: {type(exc).__name__}: {redact(str(exc))[:300]}"
             ) from None
         raise AssertionError("unreachable")  # pragma: no cover
@@ -358,11 +350,12 @@ class LLM:
             self._schema_from_now(f"compact JSON off, the schema is sent instead: {exc}")
             return None
 
-    def _schema_from_now(self, why: str) -> None:
-        """Send the mode's schema for the rest of the run; say why once on stderr."""
+    def _schema_from_now(self, why: str) -> str:
+        """Send the mode's schema for the rest of the run; say why once on stderr (and return
+        it, for the stage's warnings)."""
         self.json_output = "schema"
-        self.fallback = why
         log.warning("newsaudit: %s: %s", self.model, why)
+        return why
 
     async def _send_compact(
         self,
@@ -377,8 +370,8 @@ class LLM:
         try:
             return await self._send(kwargs, metrics), kwargs
         except GrammarRefused as exc:
-            self._schema_from_now(f"the server refused the grammar field, schema sent: {exc}")
-            context.setdefault("warnings", []).append(self.fallback)
+            why = self._schema_from_now(f"the server refused the grammar field, schema sent: {exc}")
+            context.setdefault("warnings", []).append(why)
             _, schema_kwargs = self._request(response_model, messages)
             schema_kwargs["messages"] = kwargs["messages"]  # keep any re-ask turns
             schema_kwargs["temperature"] = kwargs["temperature"]

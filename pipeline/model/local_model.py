@@ -246,8 +246,9 @@ def build_server(jobs: int | None = None, log: Callable[[str], None] = print) ->
         log(f"llama-server already built: {binary}")
         return binary
     cmake = _cmake()
-    work = cache_dir() / "build"
-    with tarfile.open(_llama_cpp_sdist(log)) as archive:
+    sdist = _llama_cpp_sdist(log)
+    work = sdist.parent
+    with tarfile.open(sdist) as archive:
         archive.extractall(work, filter="data")
     source = next(work.glob("llama_cpp_python-*/vendor/llama.cpp"))
     build = source / "build"

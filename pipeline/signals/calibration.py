@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 from functools import cache
 
+from pipeline.core.config import Settings
 from pipeline.signals.subjectivity import load_combination
 
 log = logging.getLogger("newsaudit.judgments")
@@ -39,6 +40,20 @@ def calibration_note(
         f"{model}{served}{form} go through those weights and thresholds, so its {judged} are "
         "not calibrated for it (docs/measurements.md)"
     )
+
+
+def calibration_warnings(
+    settings: Settings, signal: str, *, answered: bool, fitted: tuple[str, str] = SENTENCES
+) -> list[str]:
+    """The note for a report's warnings, where the model's answers were read (``answered``)
+    through the ``fitted`` combination; said once on stderr too."""
+    note = calibration_note(
+        settings.model, custom_weights=settings.serves_other_weights, signal=signal, fitted=fitted
+    )
+    if note is None or not answered:
+        return []
+    say_once(note)
+    return [note]
 
 
 @cache

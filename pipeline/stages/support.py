@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from pipeline.core.config import Settings
 from pipeline.model.prompts import prompt_hash, render_messages
 from pipeline.signals.attribution import attribute, quoted_share
-from pipeline.signals.calibration import calibration_note, say_once
+from pipeline.signals.calibration import calibration_warnings
 from pipeline.signals.cues import cues
 from pipeline.signals.labels import Signals, label_sentences
 from pipeline.signals.subjectivity import (
@@ -159,14 +159,9 @@ async def label_article(
     )
     asked = questioned(segments, attributions, doubt, limit)
     kinds, metrics = await model_kinds(article, parts, asked, llm=llm, mode=settings.model_signal())
-    note = calibration_note(
-        settings.model,
-        custom_weights=settings.serves_other_weights,
-        signal=settings.model_signal(),
+    metrics.warnings += calibration_warnings(
+        settings, settings.model_signal(), answered=bool(kinds)
     )
-    if note is not None and kinds:  # said where the model's answers were read
-        metrics.warnings.append(note)
-        say_once(note)
     override = settings.judgments.opinion_threshold
     signals = []
     tagged = tagged_words(segments, attributions, scored)
