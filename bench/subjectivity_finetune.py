@@ -47,7 +47,7 @@ def main() -> None:
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("rows", type=Path)
-    parser.add_argument("--data", type=Path, default=ROOT / "data" / "newssd-eng")
+    parser.add_argument("--data", type=Path, default=ROOT / "pipeline" / "data" / "newssd-eng")
     parser.add_argument("--epochs", type=int, default=4)
     parser.add_argument("--lr", type=float, default=3e-5)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1])

@@ -29,6 +29,14 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from pipeline.core.config import load_settings  # noqa: E402
+from pipeline.evaluation.fitting import (  # noqa: E402
+    OWN_VOICE_FEATURES,
+    best_threshold,
+    fit,
+    out_of_fold_classifier,
+    production_scores,
+    rows_of,
+)
 from pipeline.evaluation.metrics import balanced_accuracy, macro_f1, roc_auc  # noqa: E402
 from pipeline.signals.attribution import attribute  # noqa: E402
 from pipeline.signals.framing import Framing  # noqa: E402
@@ -40,15 +48,8 @@ from pipeline.signals.subjectivity import (  # noqa: E402
 )
 from pipeline.signals.tagger import reported, tag_texts  # noqa: E402
 from pipeline.text.sentences import whole  # noqa: E402
-from train.combination import (  # noqa: E402
-    OWN_VOICE_FEATURES,
-    fit,
-    out_of_fold_classifier,
-    probes,
-    production_scores,
-    rows_of,
-)
-from train.subjectivity import best_threshold, load  # noqa: E402
+from train.combination import probes  # noqa: E402
+from train.subjectivity import load  # noqa: E402
 
 KINDS = tuple(k.value for k in Framing)
 Rows = list[tuple[dict[str, float], bool]]
@@ -91,7 +92,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("rows", type=Path)
     parser.add_argument("--probes", type=Path, default=None, help="cache of the model's answers")
-    parser.add_argument("--data", type=Path, default=ROOT / "data" / "newssd-eng")
+    parser.add_argument("--data", type=Path, default=ROOT / "pipeline" / "data" / "newssd-eng")
     args = parser.parse_args()
     settings = load_settings(None)
     cache = args.probes or args.rows.with_name(args.rows.stem + "-probes.jsonl")

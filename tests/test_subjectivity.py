@@ -23,7 +23,7 @@ from pipeline.signals.subjectivity import (
 )
 from pipeline.text.sentences import whole
 
-DATA = Path(__file__).resolve().parent.parent / "data" / "newssd-eng"
+DATA = Path(__file__).resolve().parent.parent / "pipeline" / "data" / "newssd-eng"
 # The figures docs/measurements.md states for the NewsSD-ENG test split (n = 219).
 README_CLASSIFIER_MACRO_F1 = 0.77
 README_FALLBACK_MACRO_F1 = 0.75

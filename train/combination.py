@@ -22,44 +22,27 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from pipeline.core.config import load_settings
+from pipeline.evaluation.fitting import (
+    WITH_MODEL_CANDIDATES,
+    WITHOUT_MODEL_CANDIDATES,
+    best_fit,
+    out_of_fold_classifier,
+    production_scores,
+    rows_of,
+)
 from pipeline.evaluation.metrics import roc_auc
 from pipeline.run import open_llm
-from pipeline.signals.attribution import attribute, quoted_share
-from pipeline.signals.cues import cues
-from pipeline.signals.embeddings import embedded_model
-from pipeline.signals.subjectivity import (
-    BASE_FEATURES,
-    MODEL_FEATURES,
-    MODEL_OPTIONS,
-    Phrase,
-    centred,
-    classifier,
-    embed_and_classify,
-    feature_rows,
-    phrase_of,
-    signal_values,
-)
+from pipeline.signals.subjectivity import MODEL_OPTIONS, classifier, embed_and_classify
 from pipeline.stages.support import probe_messages
 from pipeline.text.sentences import whole
 from schemas.article import Article
-from train.subjectivity import SEED, best_threshold, load
-
-FINDING_PRECISION = 0.8  # a bias finding should be right four times in five
-OWN_VOICE_FEATURES = tuple(f for f in BASE_FEATURES if f not in ("attributed", "unnamed"))
-# Which signals to combine is chosen by cross-validated AUC on train + val, among these.
-WITHOUT_MODEL_CANDIDATES = (("classifier",), ("classifier", "phrase"), BASE_FEATURES)
-WITH_MODEL_CANDIDATES = (
-    ("classifier", *MODEL_FEATURES),
-    ("classifier", "phrase", *MODEL_FEATURES),
-    OWN_VOICE_FEATURES + MODEL_FEATURES,
-)
+from train.subjectivity import load
 
 
 def one_sentence(row_id: str, text: str) -> Article:
@@ -96,129 +79,12 @@ def _read(cache: Path) -> dict[str, Any]:
     return {r["id"]: r["probs"] for r in map(json.loads, filter(None, lines))}
 
 
-def out_of_fold_classifier(
-    texts: list[str], y: np.ndarray, c: float
-) -> tuple[np.ndarray, list[Phrase | None]]:
-    """The classifier's probability and most subjective phrase for each row, from a model
-    fitted without the row's fold (the shipped one saw every row)."""
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.model_selection import StratifiedKFold
-    from sklearn.preprocessing import StandardScaler
-
-    encoded = embedded_model().encode(texts)
-    probs = np.zeros(len(texts))
-    phrases: list[Phrase | None] = [None] * len(texts)
-    for train, held in StratifiedKFold(5, shuffle=True, random_state=SEED).split(encoded.layers, y):
-        scaler = StandardScaler().fit(encoded.layers[train])
-        model = LogisticRegression(C=c, class_weight="balanced", max_iter=5000, random_state=SEED)
-        model.fit(scaler.transform(encoded.layers[train]), y[train])
-        probs[held] = model.predict_proba(scaler.transform(encoded.layers[held]))[:, 1]
-        for n in held:
-            logits = scaler.transform(encoded.tokens[n]) @ model.coef_[0]
-            phrases[n] = phrase_of(texts[n], logits, encoded.offsets[n], model.intercept_[0])
-    return probs, phrases
-
-
-def rows_of(
-    texts: list[str],
-    ids: list[str],
-    clf: np.ndarray,
-    phrases: list[Phrase | None],
-    kinds: dict[str, Any],
-) -> list[Any]:
-    """Per row: its signal values and whether the attribution rules leave it unattributed."""
-    out = []
-    for row_id, text, p, phrase in zip(ids, texts, clf, phrases, strict=True):
-        a = attribute(whole(text))[0]
-        values = signal_values(
-            float(p),
-            phrase,
-            cues(text),
-            quoted=quoted_share(text),
-            attributed=a is not None,
-            unnamed=a is not None and not a.named,
-            model=kinds.get(row_id),
-        )
-        out.append((values, a is None))
-    return out
-
-
-def fit(
-    rows: list[dict[str, float]],
-    y: np.ndarray,
-    names: tuple[str, ...],
-    choose: Callable[[np.ndarray, np.ndarray], float] = best_threshold,
-) -> dict[str, Any]:
-    """A logistic regression over the named signals, its threshold chosen by ``choose``
-    (default: best macro-F1) from out-of-fold scores."""
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.model_selection import StratifiedKFold, cross_val_predict
-
-    x = feature_rows(rows, names)
-    model = LogisticRegression(C=1.0, class_weight="balanced", max_iter=5000)
-    folds = StratifiedKFold(5, shuffle=True, random_state=SEED)
-    oof = cross_val_predict(model, x, y, cv=folds, method="predict_proba")[:, 1]
-    model.fit(x, y)
-    threshold = choose(y, oof)
-    return {
-        "features": list(names),
-        "coef": [round(float(c), 6) for c in model.coef_[0]],
-        "intercept": round(float(model.intercept_[0]), 6),
-        "threshold": threshold,
-        "finding_threshold": precise_threshold(y, oof, threshold),
-        "n": len(y),
-        "cv_auc": round(roc_auc(y, oof), 4),
-    }
-
-
-def best_fit(
-    rows: list[dict[str, float]], y: np.ndarray, candidates: tuple[tuple[str, ...], ...]
-) -> dict[str, Any]:
-    """The candidate set of signals with the best cross-validated AUC, fitted; every
-    candidate's AUC is kept with it."""
-    fits = [fit(rows, y, names) for names in candidates]
-    best = max(fits, key=lambda f: f["cv_auc"])
-    return best | {"candidates": {"+".join(f["features"]): f["cv_auc"] for f in fits}}
-
-
-def precise_threshold(y: np.ndarray, scores: np.ndarray, floor: float) -> float:
-    """The lowest threshold (not below ``floor``) at which the out-of-fold predictions are
-    right at least FINDING_PRECISION of the time: the operating point for bias findings."""
-    for t in np.round(np.arange(floor, 0.951, 0.01), 2):
-        flagged = scores >= t
-        if flagged.sum() >= 10 and y[flagged].mean() >= FINDING_PRECISION:
-            return float(t)
-    return 0.95
-
-
-def production_scores(rows: list[Any], fitted: dict[str, Any]) -> np.ndarray:
-    """Scores as the pipeline gives them: the model's variant for own-voice rows that have
-    the model's answer, the fallback for the others."""
-    from pipeline.signals.subjectivity import LogisticModel
-
-    def model(part: dict[str, Any]) -> LogisticModel:
-        return LogisticModel(
-            features=tuple(part["features"]),
-            coef=tuple(part["coef"]),
-            intercept=part["intercept"],
-            threshold=part["threshold"],
-            finding_threshold=part["finding_threshold"],
-        )
-
-    with_model, without = model(fitted["with_model"]), model(fitted["without_model"])
-    out = []
-    for values, own in rows:
-        use = with_model if own and MODEL_FEATURES[0] in values else without
-        out.append(centred(use.probability(values), use.threshold))
-    return np.array(out)
-
-
 def main() -> None:
     """Fit both variants, score the test split, write pipeline/data/combination.json."""
     from pipeline.evaluation.metrics import balanced_accuracy, macro_f1
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, default=Path("data/newssd-eng"))
+    parser.add_argument("--data", type=Path, default=Path("pipeline/data/newssd-eng"))
     parser.add_argument("--probes", type=Path, default=Path("train/newssd-probes.jsonl"))
     parser.add_argument("--out", type=Path, default=Path("pipeline/data/combination.json"))
     parser.add_argument("--model", default=None)

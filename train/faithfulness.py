@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 
 from pipeline.core.config import load_settings
+from pipeline.evaluation.fitting import SEED
 from pipeline.evaluation.metrics import balanced_accuracy, summarize
 from pipeline.model.prompts import render_messages
 from pipeline.run import open_llm
@@ -49,7 +50,6 @@ from pipeline.stages.verify import (
 )
 from pipeline.text.sentences import segment
 from schemas.article import Article
-from train.subjectivity import SEED
 
 SETS = ("factcc", "summeval", "xsumfaith")
 

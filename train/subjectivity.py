@@ -1,6 +1,6 @@
 """Train the subjectivity classifier shipped in pipeline/data/ from NewsSD-ENG (CC BY 4.0).
 
-    python -m train.subjectivity [--data data/newssd-eng] [--out pipeline/data]
+    python -m train.subjectivity [--data pipeline/data/newssd-eng] [--out pipeline/data]
 
 Features: all-MiniLM-L6-v2's token states, mean-pooled per layer and averaged over its six
 layers (`MiniLM.encode`), standardised. Model: L2-regularised logistic regression with
@@ -22,10 +22,10 @@ from typing import Any
 
 import numpy as np
 
+from pipeline.evaluation.fitting import SEED, best_threshold
 from pipeline.evaluation.metrics import balanced_accuracy, macro_f1, roc_auc
 from pipeline.signals.embeddings import embedded_model
 
-SEED = 0
 C_GRID = (0.001, 0.003, 0.01, 0.03, 0.1)
 SPLITS = ("train", "val", "test")
 
@@ -44,12 +44,6 @@ def features(texts: list[str]) -> np.ndarray:
     return embedded_model().encode(texts).layers
 
 
-def best_threshold(labels: np.ndarray, scores: np.ndarray) -> float:
-    """The threshold with the best macro-F1 (ties: the one nearest 0.5)."""
-    grid = np.round(np.arange(0.2, 0.801, 0.01), 2)
-    return float(max(grid, key=lambda t: (macro_f1(labels, scores >= t), -abs(t - 0.5))))
-
-
 def main() -> None:
     """Train, choose by cross-validation, score the test split and write the weights."""
     from sklearn.linear_model import LogisticRegression
@@ -58,7 +52,7 @@ def main() -> None:
     from sklearn.preprocessing import StandardScaler
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, default=Path("data/newssd-eng"))
+    parser.add_argument("--data", type=Path, default=Path("pipeline/data/newssd-eng"))
     parser.add_argument("--out", type=Path, default=Path("pipeline/data"))
     args = parser.parse_args()
     data = {s: load(args.data, s) for s in SPLITS}

@@ -52,7 +52,7 @@ MAX_FALSE_ALARMS = 0.15
 MARGIN = 0.02
 ROOT = Path(__file__).resolve().parent.parent
 ROWS = ROOT / "train" / "data" / "loaded-words.jsonl"
-NEWSSD = ROOT / "data" / "newssd-eng"
+NEWSSD = ROOT / "pipeline" / "data" / "newssd-eng"
 
 
 def merge(folder: Path = ROOT / "train" / "annotation", out: Path = ROWS) -> None:

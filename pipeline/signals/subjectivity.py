@@ -159,10 +159,8 @@ class Combination:
         return self.with_model if has_model else self.without_model
 
 
-@cache
-def load_combination(name: str) -> Combination:
-    """A fitted combination shipped in pipeline/data/ (both variants), loaded once."""
-    raw = json.loads(_data(name).read_text(encoding="utf-8"))
+def combination_from(raw: dict[str, Any]) -> Combination:
+    """A combination from its JSON form (both variants; the rest of ``raw`` is its meta)."""
 
     def model(part: dict[str, Any]) -> LogisticModel:
         return LogisticModel(
@@ -174,6 +172,12 @@ def load_combination(name: str) -> Combination:
         )
 
     return Combination(model(raw["with_model"]), model(raw["without_model"]), raw)
+
+
+@cache
+def load_combination(name: str) -> Combination:
+    """A fitted combination shipped in pipeline/data/ (both variants), loaded once."""
+    return combination_from(json.loads(_data(name).read_text(encoding="utf-8")))
 
 
 def combination() -> Combination:
@@ -207,9 +211,12 @@ def signal_values(
     return values
 
 
-def subjective(values: Mapping[str, float], has_model: bool) -> tuple[float, LogisticModel]:
-    """P(subjective) from the combination, and the fitted variant (with its thresholds)."""
-    fitted = combination().pick(has_model)
+def subjective(
+    values: Mapping[str, float], has_model: bool, fitted_on: Combination | None = None
+) -> tuple[float, LogisticModel]:
+    """P(subjective) from the combination (``fitted_on``: a calibration profile's; default
+    the shipped one), and the fitted variant (with its thresholds)."""
+    fitted = (fitted_on or combination()).pick(has_model)
     return fitted.probability(values), fitted
 
 

@@ -1,0 +1,184 @@
+"""Fitting the sentence combination: the signals per row, logistic regressions, thresholds.
+
+Shared by `newsaudit calibrate` (pipeline.evaluation.calibrate), which fits it to the
+configured model's answers, and train/combination.py, which fits the shipped weights
+(pipeline/data/combination.json) to the embedded model's. Each row is a sentence judged as a
+one-sentence article in its own voice, as `newsaudit eval --task bias` judges it. Two logistic
+regressions: with the model's probabilities (fitted on the rows the attribution rules leave in
+the article's own voice, the only ones the pipeline asks the model about) and without them
+(every row). Which signals each combines is chosen by 5-fold cross-validated AUC; its
+threshold by macro-F1 on the same out-of-fold predictions; the bias findings' threshold is the
+lowest one at which those predictions are right four times in five. Needs scikit-learn
+(`pip install "newsaudit[calibrate]"`).
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from types import SimpleNamespace
+from typing import Any
+
+import numpy as np
+
+from pipeline.core.errors import SetupError
+from pipeline.evaluation.metrics import macro_f1, roc_auc
+from pipeline.signals.attribution import attribute, quoted_share
+from pipeline.signals.cues import cues
+from pipeline.signals.embeddings import embedded_model
+from pipeline.signals.subjectivity import (
+    BASE_FEATURES,
+    MODEL_FEATURES,
+    Combination,
+    Phrase,
+    centred,
+    combination_from,
+    feature_rows,
+    phrase_of,
+    signal_values,
+)
+from pipeline.text.sentences import whole
+
+SEED = 0
+
+
+def needs_sklearn() -> Any:
+    """scikit-learn's modules used here, or a SetupError that says how to install it."""
+    try:
+        return SimpleNamespace(
+            **{
+                name: importlib.import_module(f"sklearn.{name}")
+                for name in ("linear_model", "model_selection", "preprocessing")
+            }
+        )
+    except ImportError:
+        raise SetupError(
+            'fitting a calibration needs scikit-learn: pip install "newsaudit[calibrate]"'
+        ) from None
+
+
+def best_threshold(labels: np.ndarray, scores: np.ndarray) -> float:
+    """The threshold with the best macro-F1 (ties: the one nearest 0.5)."""
+    grid = np.round(np.arange(0.2, 0.801, 0.01), 2)
+    return float(max(grid, key=lambda t: (macro_f1(labels, scores >= t), -abs(t - 0.5))))
+
+
+FINDING_PRECISION = 0.8  # a bias finding should be right four times in five
+OWN_VOICE_FEATURES = tuple(f for f in BASE_FEATURES if f not in ("attributed", "unnamed"))
+# Which signals to combine is chosen by cross-validated AUC on train + val, among these.
+WITHOUT_MODEL_CANDIDATES = (("classifier",), ("classifier", "phrase"), BASE_FEATURES)
+WITH_MODEL_CANDIDATES = (
+    ("classifier", *MODEL_FEATURES),
+    ("classifier", "phrase", *MODEL_FEATURES),
+    OWN_VOICE_FEATURES + MODEL_FEATURES,
+)
+
+
+def out_of_fold_classifier(
+    texts: list[str], y: np.ndarray, c: float
+) -> tuple[np.ndarray, list[Phrase | None]]:
+    """The classifier's probability and most subjective phrase for each row, from a model
+    fitted without the row's fold (the shipped one saw every row)."""
+    sklearn = needs_sklearn()
+    LogisticRegression = sklearn.linear_model.LogisticRegression
+    StratifiedKFold = sklearn.model_selection.StratifiedKFold
+    StandardScaler = sklearn.preprocessing.StandardScaler
+
+    encoded = embedded_model().encode(texts)
+    probs = np.zeros(len(texts))
+    phrases: list[Phrase | None] = [None] * len(texts)
+    for train, held in StratifiedKFold(5, shuffle=True, random_state=SEED).split(encoded.layers, y):
+        scaler = StandardScaler().fit(encoded.layers[train])
+        model = LogisticRegression(C=c, class_weight="balanced", max_iter=5000, random_state=SEED)
+        model.fit(scaler.transform(encoded.layers[train]), y[train])
+        probs[held] = model.predict_proba(scaler.transform(encoded.layers[held]))[:, 1]
+        for n in held:
+            logits = scaler.transform(encoded.tokens[n]) @ model.coef_[0]
+            phrases[n] = phrase_of(texts[n], logits, encoded.offsets[n], model.intercept_[0])
+    return probs, phrases
+
+
+def rows_of(
+    texts: list[str],
+    ids: list[str],
+    clf: np.ndarray,
+    phrases: list[Phrase | None],
+    kinds: dict[str, Any],
+) -> list[Any]:
+    """Per row: its signal values and whether the attribution rules leave it unattributed."""
+    out = []
+    for row_id, text, p, phrase in zip(ids, texts, clf, phrases, strict=True):
+        a = attribute(whole(text))[0]
+        values = signal_values(
+            float(p),
+            phrase,
+            cues(text),
+            quoted=quoted_share(text),
+            attributed=a is not None,
+            unnamed=a is not None and not a.named,
+            model=kinds.get(row_id),
+        )
+        out.append((values, a is None))
+    return out
+
+
+def fit(
+    rows: list[dict[str, float]],
+    y: np.ndarray,
+    names: tuple[str, ...],
+    choose: Callable[[np.ndarray, np.ndarray], float] = best_threshold,
+) -> dict[str, Any]:
+    """A logistic regression over the named signals, its threshold chosen by ``choose``
+    (default: best macro-F1) from out-of-fold scores."""
+    sklearn = needs_sklearn()
+    LogisticRegression = sklearn.linear_model.LogisticRegression
+    StratifiedKFold = sklearn.model_selection.StratifiedKFold
+    cross_val_predict = sklearn.model_selection.cross_val_predict
+
+    x = feature_rows(rows, names)
+    model = LogisticRegression(C=1.0, class_weight="balanced", max_iter=5000)
+    folds = StratifiedKFold(5, shuffle=True, random_state=SEED)
+    oof = cross_val_predict(model, x, y, cv=folds, method="predict_proba")[:, 1]
+    model.fit(x, y)
+    threshold = choose(y, oof)
+    return {
+        "features": list(names),
+        "coef": [round(float(c), 6) for c in model.coef_[0]],
+        "intercept": round(float(model.intercept_[0]), 6),
+        "threshold": threshold,
+        "finding_threshold": precise_threshold(y, oof, threshold),
+        "n": len(y),
+        "cv_auc": round(roc_auc(y, oof), 4),
+    }
+
+
+def best_fit(
+    rows: list[dict[str, float]], y: np.ndarray, candidates: tuple[tuple[str, ...], ...]
+) -> dict[str, Any]:
+    """The candidate set of signals with the best cross-validated AUC, fitted; every
+    candidate's AUC is kept with it."""
+    fits = [fit(rows, y, names) for names in candidates]
+    best = max(fits, key=lambda f: f["cv_auc"])
+    return best | {"candidates": {"+".join(f["features"]): f["cv_auc"] for f in fits}}
+
+
+def precise_threshold(y: np.ndarray, scores: np.ndarray, floor: float) -> float:
+    """The lowest threshold (not below ``floor``) at which the out-of-fold predictions are
+    right at least FINDING_PRECISION of the time: the operating point for bias findings."""
+    for t in np.round(np.arange(floor, 0.951, 0.01), 2):
+        flagged = scores >= t
+        if flagged.sum() >= 10 and y[flagged].mean() >= FINDING_PRECISION:
+            return float(t)
+    return 0.95
+
+
+def production_scores(rows: list[Any], fitted: dict[str, Any] | Combination) -> np.ndarray:
+    """Scores as the pipeline gives them: the model's variant for own-voice rows that have
+    the model's answer, the fallback for the others (``fitted``: a fit's dict or a loaded
+    combination)."""
+    combined = fitted if isinstance(fitted, Combination) else combination_from(fitted)
+    out = []
+    for values, own in rows:
+        use = combined.pick(own and MODEL_FEATURES[0] in values)
+        out.append(centred(use.probability(values), use.threshold))
+    return np.array(out)
