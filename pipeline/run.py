@@ -15,7 +15,7 @@ from pipeline.model.llm import LLM
 from pipeline.model.prompts import prompt_hash
 from pipeline.model.ratelimit import RateLimiter
 from pipeline.model.server import LocalServer
-from pipeline.signals.calibration import STATEMENTS, calibration_warnings
+from pipeline.signals.calibration import STATEMENTS, calibration_warnings, sentence_calibration
 from pipeline.signals.citations import SentenceIndex
 from pipeline.signals.embeddings import embedded_model
 from pipeline.signals.framing import sentence_spans
@@ -45,8 +45,14 @@ Progress = Callable[[str], None]
 
 
 @contextmanager
-def open_llm(settings: Settings, limiter: RateLimiter | None = None) -> Iterator[LLM]:
-    """The configured model; an embedded one gets a llama-server for the length of the block."""
+def open_llm(
+    settings: Settings, limiter: RateLimiter | None = None, *, calibrating: bool = False
+) -> Iterator[LLM]:
+    """The configured model; an embedded one gets a llama-server for the length of the block.
+    Its calibration profile is checked first (a stale or mismatched one is refused before any
+    server starts), except when ``calibrating`` it."""
+    if not calibrating:
+        sentence_calibration(settings)
     if not settings.embedded:
         yield LLM(settings, model=settings.model, api_base=settings.api_base, limiter=limiter)
         return
@@ -190,6 +196,7 @@ async def audit(
         model=settings.model,
         provider="llama.cpp (embedded)" if settings.embedded else settings.model.split("/")[0],
         instructor_mode=settings.instructor_mode(),
+        calibration=sentence_calibration(settings).label,
         article=article,
         summary=summary,
         sentences=sentences,

@@ -55,6 +55,12 @@ class ArticleReport(BaseModel):
     model: str
     provider: str
     instructor_mode: str
+    calibration: str | None = Field(
+        None,
+        description="the weights that read the model's sentence answers: shipped (and the "
+        "model they were fitted on) or a `newsaudit calibrate` profile (its file, date, size "
+        "and out-of-fold macro-F1)",
+    )
     article: Article
     summary: Summary
     sentences: list[Sentence] = Field(description="every body sentence, labelled and scored")

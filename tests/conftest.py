@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import tempfile
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -54,6 +55,8 @@ def pytest_configure(config: pytest.Config) -> None:
     """Tests are hermetic: a developer's NEWSAUDIT_* settings must not change the requests."""
     for name in [n for n in os.environ if n.startswith("NEWSAUDIT_") and n != "NEWSAUDIT_HOME"]:
         del os.environ[name]
+    # No calibration profile of the developer's may change the labels the recordings replay.
+    os.environ["NEWSAUDIT_CALIBRATION_DIR"] = tempfile.mkdtemp(prefix="newsaudit-calibration-")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -144,6 +144,7 @@ class FakeServer:
         self.latency_s = latency_s
         self.faults: list[Fault] = []
         self.requests: Counter[str] = Counter()
+        self.logprobs = True  # False: a provider that gives no log-probabilities
         self.bodies: list[dict[str, Any]] = []  # every request body, in arrival order
         self.arrivals: list[float] = []  # time.monotonic() of every request's arrival
         self.lock = threading.Lock()
@@ -240,6 +241,7 @@ class FakeServer:
                     self._send(fault.status, {"error": error}, fault.headers)
                     return
                 probe = bool(request.get("logprobs")) and not schema
+                carries = probe and server.logprobs  # the answer's log-probabilities
                 content = "D" if probe else json.dumps(answer_for(schema, user))
                 finish = "length" if probe else "stop"
                 if fault is not None and fault.content == "invalid_json":
@@ -261,7 +263,7 @@ class FakeServer:
                                 "index": 0,
                                 "finish_reason": finish,
                                 "message": {"role": "assistant", "content": content},
-                                **({"logprobs": probe_logprobs()} if probe else {}),
+                                **({"logprobs": probe_logprobs()} if carries else {}),
                             }
                         ],
                         "usage": {

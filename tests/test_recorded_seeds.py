@@ -14,6 +14,7 @@ from typing import Any
 import yaml
 
 from pipeline.evaluation.gold import overlaps, score
+from pipeline.report import to_markdown
 from pipeline.run import LLM_STAGES
 from pipeline.signals.rewording import rewording_problem
 from pipeline.signals.subjectivity import embed_and_classify
@@ -53,6 +54,19 @@ def test_every_seed_has_every_stage(seed_reports: dict[str, ArticleReport]) -> N
         assert [s.stage for s in report.stages] == ["clean", *LLM_STAGES], name
         assert report.sentences and report.claims and report.summary.bullets, name
         assert all(c.claim.quote == report.sentence(c.claim.sentence).text for c in report.claims)
+
+
+def test_the_run_section_names_the_shipped_calibration(
+    seed_reports: dict[str, ArticleReport],
+) -> None:
+    # No profile exists for the embedded model here (conftest points the profiles folder at
+    # an empty one): its answers are read through the weights fitted on them, and no
+    # calibration warning is given.
+    for name, report in seed_reports.items():
+        assert report.calibration == "shipped (embedded/qwen2.5-coder-1.5b)", name
+        assert "Calibration of the sentence labels: shipped" in to_markdown(report), name
+        support = next(s for s in report.stages if s.stage == "support")
+        assert not any("calibration" in w for w in support.warnings), name
 
 
 def test_every_quote_is_a_slice_of_the_article_and_the_raw_file(

@@ -42,6 +42,11 @@ SHIPPED = [
     "pipeline/data/lexicons/vader.tsv",
     "pipeline/data/lexicons/pattern.tsv",
     "pipeline/data/lexicons/neutral_verbs.tsv",
+    # `newsaudit calibrate` fits on these (CC BY 4.0, the licence beside them)
+    "pipeline/data/newssd-eng/newssd-eng-train.jsonl",
+    "pipeline/data/newssd-eng/newssd-eng-val.jsonl",
+    "pipeline/data/newssd-eng/newssd-eng-test.jsonl",
+    "pipeline/data/newssd-eng/LICENSE-newssd-eng.txt",
     "pipeline/templates/digest.md.j2",
     "pipeline/templates/digest.html.j2",
     "pipeline/templates/report.md.j2",

@@ -23,6 +23,7 @@ from pydantic import BaseModel, ValidationError
 
 from pipeline import __version__
 from pipeline.core.config import Settings
+from pipeline.signals.calibration import sentence_calibration
 from pipeline.stages import StructuredLLM
 from schemas.report import StageMetrics
 
@@ -54,6 +55,7 @@ def run_fingerprint(settings: Settings) -> dict[str, Any]:
         "max_chunk_tokens": settings.max_chunk_tokens,
         "quote_snap_threshold": settings.quote_snap_threshold,
         "gguf": str(settings.server.gguf) if settings.embedded and settings.server.gguf else None,
+        "calibration": sentence_calibration(settings).label,
     }
 
 

@@ -15,6 +15,7 @@ from typing import Annotated
 import typer
 
 from pipeline.batch import BatchRun, BatchStats
+from pipeline.cli.calibrate import register as register_calibrate
 from pipeline.cli.common import ApiBaseOpt, ConfigOpt, Format, ModelOpt, err, fail, settings_from
 from pipeline.cli.digest import register as register_digest
 from pipeline.cli.history import HistoryOpt, after_batch
@@ -348,3 +349,4 @@ if __name__ == "__main__":  # pragma: no cover
 register(app)  # verify and eval, after the commands above (pipeline/cli/judge.py)
 register_digest(app)  # digest, from the nightly history (pipeline/cli/digest.py)
 register_history(app)  # `newsaudit history` (pipeline/cli/history.py)
+register_calibrate(app)  # `newsaudit calibrate` (pipeline/cli/calibrate.py)

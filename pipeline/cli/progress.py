@@ -115,3 +115,15 @@ class EvalProgress(StderrProgress):
         detail = f"{skipped} already in the output" if skipped else ""
         line = f"{finished}/{total} rows scored ({skipped} already in the output)"
         self.show(finished, total, detail, line, force=finished == total)
+
+
+class CalibrateProgress(StderrProgress):
+    """Rows answered out of those to ask; the plain line also when the last is answered."""
+
+    command = "calibrate"
+    extra_columns = (TimeRemainingColumn(),)
+
+    def __call__(self, answered: int, cached: int, total: int) -> None:
+        detail = f"{cached} cached" if cached else ""
+        line = f"{answered + cached}/{total} rows answered ({cached} cached before)"
+        self.show(answered + cached, total, detail, line, force=answered + cached == total)

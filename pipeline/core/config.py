@@ -97,6 +97,12 @@ class JudgmentSettings(BaseSettings):
         description="most reported sentences the model rewords (about 50 completion tokens "
         "each); most framing spans first",
     )
+    calibration: str = Field(
+        "auto",
+        description="which weights read the model's sentence answers: auto (the profile "
+        "`newsaudit calibrate` wrote for this model and model_signal, if any, else the shipped "
+        "weights), shipped, or a profile file's path",
+    )
     max_questions: int = Field(
         40,
         ge=0,

@@ -182,3 +182,31 @@ def production_scores(rows: list[Any], fitted: dict[str, Any] | Combination) -> 
         use = combined.pick(own and MODEL_FEATURES[0] in values)
         out.append(centred(use.probability(values), use.threshold))
     return np.array(out)
+
+
+def out_of_fold_production(rows: list[Any], y: np.ndarray, fitted: dict[str, Any]) -> np.ndarray:
+    """Each row's production score (``production_scores``) from both variants refitted, with
+    the signals ``fitted`` chose and its thresholds, on the other four of five folds: the
+    figures of a fit on rows it did not see (the thresholds were chosen on the same rows'
+    out-of-fold predictions, as ``fit`` chooses them)."""
+    sklearn = needs_sklearn()
+    folds = sklearn.model_selection.StratifiedKFold(5, shuffle=True, random_state=SEED)
+    answered = np.array([own and MODEL_FEATURES[0] in values for values, own in rows])
+    scores = np.zeros(len(rows))
+    for train, held in folds.split(np.zeros(len(rows)), y):
+        part: dict[str, Any] = {}
+        for variant, index in (
+            ("with_model", train[answered[train]]),
+            ("without_model", train),
+        ):
+            chosen = fitted[variant]
+            model = sklearn.linear_model.LogisticRegression(
+                C=1.0, class_weight="balanced", max_iter=5000
+            )
+            model.fit(feature_rows([rows[i][0] for i in index], chosen["features"]), y[index])
+            part[variant] = chosen | {
+                "coef": [float(c) for c in model.coef_[0]],
+                "intercept": float(model.intercept_[0]),
+            }
+        scores[held] = production_scores([rows[i] for i in held], part)
+    return scores

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from pipeline.core.config import Settings
 from pipeline.model.prompts import prompt_hash, render_messages
 from pipeline.signals.attribution import attribute, quoted_share
-from pipeline.signals.calibration import calibration_warnings
+from pipeline.signals.calibration import calibration_warnings, sentence_calibration
 from pipeline.signals.cues import cues
 from pipeline.signals.labels import Signals, label_sentences
 from pipeline.signals.subjectivity import (
@@ -163,6 +163,7 @@ async def label_article(
         settings, settings.model_signal(), answered=bool(kinds)
     )
     override = settings.judgments.opinion_threshold
+    calibrated = sentence_calibration(settings).combination
     signals = []
     tagged = tagged_words(segments, attributions, scored)
     for seg, p, phrase in zip(segments, scored.probabilities, scored.phrases, strict=True):
@@ -176,7 +177,7 @@ async def label_article(
             unnamed=a is not None and not a.named,
             model=model,
         )
-        prob, fitted = subjective(values, has_model=model is not None)
+        prob, fitted = subjective(values, has_model=model is not None, fitted_on=calibrated)
         # The model calls it an opinion, a guess or a checkable fact: a claim of some kind.
         claim = model is not None and max(model, key=model.__getitem__) in ("B", "C", "D")
         signals.append(

@@ -1,0 +1,93 @@
+"""`newsaudit calibrate`: fit the sentence labels' combination to the configured model."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from pipeline.cli.common import ApiBaseOpt, ConfigOpt, ModelOpt, err, fail, settings_from
+from pipeline.cli.progress import CalibrateProgress
+from pipeline.core.errors import ConfigError, InputError, NewsauditError
+from pipeline.evaluation.calibrate import (
+    answers_file,
+    ask,
+    calibration_data,
+    estimate_cost,
+    fit_profile,
+    list_profiles,
+    render_profile,
+    write_profile,
+)
+from pipeline.run import open_llm
+
+
+def calibrate(
+    data: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--data",
+            metavar="FILE",
+            help="your own labelled rows ({id, text, label} per line, as `eval --task bias`), "
+            "fitted on with the shipped NewsSD-ENG train + val; repeatable",
+        ),
+    ] = None,
+    limit: Annotated[
+        int | None,
+        typer.Option(min=40, help="fit on a seeded sample of N rows (default: all of them)"),
+    ] = None,
+    test: Annotated[
+        bool, typer.Option(help="also score the shipped NewsSD-ENG test split (never fitted)")
+    ] = True,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="write the profile here (default: the profiles folder)"),
+    ] = None,
+    list_: Annotated[
+        bool, typer.Option("--list", help="list the profiles and whether their prompts are current")
+    ] = False,
+    config: ConfigOpt = None,
+    model: ModelOpt = None,
+    api_base: ApiBaseOpt = None,
+) -> None:
+    """Fit how the sentence labels read the configured model's answers, and write a profile
+    the pipeline loads for that model from then on.
+
+    The model is asked the question the pipeline asks about each own-voice sentence (from
+    log-probabilities, or the batch form where the config's judgments.model_signal is batch) on the
+    shipped NewsSD-ENG rows and yours; answers are cached as they arrive, so rerunning the
+    same command resumes. Prints the profile's out-of-fold figures against the shipped
+    weights' on the same rows, and both on the NewsSD-ENG test split.
+    """
+    if list_:
+        typer.echo(list_profiles(), nl=False)
+        return
+    try:
+        settings = settings_from(config, model, api_base)
+        signal = settings.model_signal()
+        if signal == "off":
+            raise ConfigError(
+                'model_signal = "off": the model is not asked about sentences, so there is '
+                "nothing to calibrate"
+            )
+        chosen = calibration_data(data or [], limit=limit, test=test)
+        rows, cache = chosen.asked(), answers_file(settings.model, signal)
+        with open_llm(settings, calibrating=True) as llm:
+            cost = estimate_cost(rows, signal, llm.price)
+            err(f"newsaudit: calibrate: {settings.model} ({signal}): {cost}")
+            with CalibrateProgress(every_s=settings.batch.log_every_s) as progress:
+                answers = asyncio.run(ask(rows, llm, signal, cache, progress=progress, log=err))
+        profile = fit_profile(chosen, answers, model=settings.model, signal=signal)
+        path = write_profile(profile, out)
+    except NewsauditError as exc:
+        if not isinstance(exc, InputError | ConfigError):
+            err("newsaudit: calibrate: answers so far are cached; rerun the command to resume")
+        raise fail(exc) from None
+    typer.echo(render_profile(profile, path), nl=False)
+
+
+def register(app: typer.Typer) -> None:
+    """Add `calibrate` to the CLI."""
+    app.command("calibrate")(calibrate)

@@ -1,0 +1,355 @@
+"""`newsaudit calibrate`: the sentence combination fitted to the configured model's answers.
+
+The model is asked the question the pipeline asks it about a sentence in the article's own
+voice (the one-letter question read from log-probabilities, or the batch form's structured
+answer where ``model_signal`` is batch), each labelled row judged as a one-sentence article
+as `newsaudit eval --task bias` judges it. Rows: NewsSD-ENG train + val, shipped in the
+package (CC BY 4.0), plus any of the user's own rows in the eval format; the test split is
+scored, never fitted on. The combination is fitted as train/combination.py fits the shipped
+one (pipeline.evaluation.fitting: same signals, folds and threshold rule). Answers are cached
+as they arrive, so an interrupted run resumes where it stopped. The profile
+(pipeline.signals.calibration) holds the fitted weights, the prompt's hash and the figures:
+out-of-fold on the fitted rows, and the shipped weights' on the same rows, with bootstrap 95%
+intervals.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from importlib.resources import files
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from pipeline import __version__
+from pipeline.core.errors import ConfigError, InputError, NewsauditError
+from pipeline.evaluation.fitting import (
+    SEED,
+    WITH_MODEL_CANDIDATES,
+    WITHOUT_MODEL_CANDIDATES,
+    best_fit,
+    out_of_fold_classifier,
+    out_of_fold_production,
+    production_scores,
+    rows_of,
+)
+from pipeline.evaluation.metrics import Estimate, summarize
+from pipeline.evaluation.rows import BiasRow, read_rows, read_typed
+from pipeline.model.prompts import prompt_hash
+from pipeline.model.ratelimit import estimate_message_tokens
+from pipeline.signals.attribution import attribute
+from pipeline.signals.calibration import (
+    PROFILE_FORMAT,
+    PROMPT_OF,
+    describe,
+    profile_file,
+    profiles_dir,
+    read_profile,
+    shipped,
+    stale_prompt,
+)
+from pipeline.signals.subjectivity import MODEL_FEATURES, classifier, embed_and_classify
+from pipeline.stages.support import NO_LOGPROBS, model_kinds, needs_model, probe_messages
+from pipeline.text.sentences import whole
+from schemas.article import Article
+
+SHIPPED = "NewsSD-ENG"
+MIN_ANSWERED = 20  # fewer own-voice answers than this cannot fit the model's weights
+BATCH_COMPLETION = 20  # tokens of one sentence's structured answer, about
+Answers = dict[str, dict[str, float] | None]
+OnProgress = Callable[[int, int, int], None]  # (answered now, cached before, to ask in all)
+Log = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class CalibrationData:
+    """The rows a calibration fits on and the rows it scores (the shipped test split)."""
+
+    fit: list[BiasRow]
+    test: list[BiasRow]
+    sources: list[str]
+
+    def asked(self) -> list[BiasRow]:
+        """The rows the pipeline would ask the model about: own voice, over three words."""
+        return [r for r in [*self.fit, *self.test] if _asked(r.text)]
+
+
+def _asked(text: str) -> bool:
+    shown = whole(text)
+    return needs_model(shown[0], attribute(shown)[0])
+
+
+def _shipped_split(split: str) -> list[BiasRow]:
+    path = files("pipeline").joinpath(f"data/newssd-eng/newssd-eng-{split}.jsonl")
+    return read_typed(Path(str(path)), BiasRow)
+
+
+def calibration_data(
+    extra: Sequence[Path] = (), *, limit: int | None = None, test: bool = True
+) -> CalibrationData:
+    """NewsSD-ENG train + val and the user's rows (validated as `newsaudit eval` validates
+    them; ids unique across files) to fit on, a seeded sample of ``limit`` of them if given;
+    the NewsSD-ENG test split to score (unless ``test`` is false)."""
+    fit = _shipped_split("train") + _shipped_split("val")
+    sources = [f"{SHIPPED} train + val ({len(fit)} rows, CC BY 4.0)"]
+    seen = {r.id: "the shipped rows" for r in fit}
+    for path in extra:
+        rows = [r for r in read_rows(path, "bias") if isinstance(r, BiasRow)]
+        for row in rows:
+            if row.id in seen:
+                raise InputError(f"{path}: id {row.id!r} is also in {seen[row.id]}")
+            seen[row.id] = str(path)
+        fit += rows
+        sources.append(f"{path} ({len(rows)} rows)")
+    if limit is not None and limit < len(fit):
+        fit = random.Random(SEED).sample(fit, limit)
+        sources.append(f"a seeded sample of {limit} of them (--limit)")
+    return CalibrationData(fit, _shipped_split("test") if test else [], sources)
+
+
+# The model's answers, cached as they arrive ---------------------------------------------------
+
+
+def answers_file(model: str, signal: str, folder: Path | None = None) -> Path:
+    """Where the answers of ``model`` asked by ``signal`` are cached."""
+    stem = profile_file(model, signal).removesuffix(".json")
+    return (folder or profiles_dir()) / "answers" / f"{stem}.jsonl"
+
+
+def _key(row: BiasRow) -> str:
+    return hashlib.sha256(row.text.encode("utf-8")).hexdigest()[:16]
+
+
+def cached_answers(path: Path, prompt: str) -> Answers:
+    """The cached answers to the current ``prompt`` (by hash), keyed by row id and text:
+    a line for another prompt or a changed text is asked again; a torn last line is skipped."""
+    if not path.exists():
+        return {}
+    out: Answers = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            record = json.loads(line)
+            if record["prompt"] == prompt:
+                out[f"{record['id']}\0{record['sha']}"] = record["probs"]
+        except (json.JSONDecodeError, KeyError, TypeError):
+            continue
+    return out
+
+
+def estimate_cost(rows: Sequence[BiasRow], signal: str, price: tuple[float, float] | None) -> str:
+    """What asking ``rows`` will cost, in requests, tokens and (with a known price) dollars."""
+    prompt = sum(
+        estimate_message_tokens(probe_messages(_one(r), whole(r.text), whole(r.text)[0]))
+        for r in rows
+    )
+    completion = len(rows) * (1 if signal == "logprobs" else BATCH_COMPLETION)
+    line = f"{len(rows)} requests, about {prompt:,} prompt and {completion:,} completion tokens"
+    if price is None:
+        return line + " (no price known for this model: a local server is free)"
+    return line + f", about ${prompt * price[0] + completion * price[1]:.2f}"
+
+
+def _one(row: BiasRow) -> Article:
+    return Article(id=row.id, paragraphs=[row.text])
+
+
+async def ask(
+    rows: Sequence[BiasRow],
+    llm: Any,
+    signal: str,
+    cache: Path,
+    *,
+    progress: OnProgress | None = None,
+    log: Log | None = None,
+) -> Answers:
+    """Every row's answer (model kind -> probability; None where the model gave none), from
+    ``cache`` or asked now and appended to it line by line. A row whose call fails is left
+    unanswered (asked again on the next run); a provider without log-probabilities stops the
+    run with a ConfigError that says to calibrate the batch form."""
+    prompt = prompt_hash(PROMPT_OF[signal])
+    known = cached_answers(cache, prompt)
+    todo = [r for r in rows if f"{r.id}\0{_key(r)}" not in known]
+    cached, failed = len(rows) - len(todo), 0
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    torn = cache.exists() and not cache.read_bytes().endswith(b"\n") and cache.stat().st_size
+    with cache.open("a", encoding="utf-8") as out:
+        if torn:  # a line cut short by a killed run: end it, so the next one stands alone
+            out.write("\n")
+        for done, row in enumerate(todo, start=1):
+            shown = whole(row.text)
+            try:
+                kinds, metrics = await model_kinds(
+                    _one(row), [shown], {shown[0].id}, llm=llm, mode=signal
+                )
+            except NewsauditError as exc:
+                failed += 1
+                if log is not None:
+                    log(f"{row.id}: no answer ({exc}); asked again on the next run")
+                continue
+            if NO_LOGPROBS in metrics.warnings:
+                raise ConfigError(
+                    f"{llm.model} returned no log-probabilities: calibrate the form it can "
+                    'answer, with [judgments] model_signal = "batch"'
+                )
+            probs = kinds.get(shown[0].id)
+            record = {"id": row.id, "sha": _key(row), "prompt": prompt, "probs": probs}
+            out.write(json.dumps(record) + "\n")
+            out.flush()
+            known[f"{row.id}\0{_key(row)}"] = probs
+            if progress is not None:
+                progress(done, cached, len(rows))
+    if failed and log is not None:
+        log(f"{failed} rows unanswered: rerun the same command to ask them again")
+    return {r.id: known.get(f"{r.id}\0{_key(r)}") for r in rows}
+
+
+# Fitting and figures --------------------------------------------------------------------------
+
+
+def _figures(labels: np.ndarray, scores: np.ndarray) -> dict[str, Any]:
+    summary = summarize("bias", labels, scores, 0.5)
+
+    def pair(e: Estimate) -> list[float | None]:
+        return [None if v is None else round(v, 4) for v in (e.value, e.low, e.high)]
+
+    return {
+        "n": summary.n,
+        "positives": summary.positives,
+        "macro_f1": pair(summary.macro_f1),
+        "balanced_accuracy": pair(summary.balanced_accuracy),
+        "auc": pair(summary.auc),
+    }
+
+
+def fit_profile(
+    data: CalibrationData, answers: Answers, *, model: str, signal: str
+) -> dict[str, Any]:
+    """The profile: both variants fitted on the fit rows with the model's answers, the
+    figures out-of-fold and the shipped weights' on the same rows (and on the test rows)."""
+    texts, ids = [r.text for r in data.fit], [r.id for r in data.fit]
+    y = np.array([r.label for r in data.fit])
+    kinds = {k: v for k, v in answers.items() if v is not None}
+    oof, phrases = out_of_fold_classifier(texts, y, float(classifier().meta["C"]))
+    rows = rows_of(texts, ids, oof, phrases, kinds)
+    own = [
+        (v, label) for (v, o), label in zip(rows, y, strict=True) if o and MODEL_FEATURES[0] in v
+    ]
+    own_y = np.array([label for _, label in own])
+    if len(own) < MIN_ANSWERED or len(set(own_y.tolist())) < 2:
+        raise InputError(
+            f"only {len(own)} of the fitting rows have the model's answer in the article's own "
+            f"voice (at least {MIN_ANSWERED}, of both labels, are needed): rerun to ask again, "
+            "or add rows with --data"
+        )
+    fitted: dict[str, Any] = {
+        "with_model": best_fit([v for v, _ in own], own_y, WITH_MODEL_CANDIDATES),
+        "without_model": best_fit([v for v, _ in rows], y, WITHOUT_MODEL_CANDIDATES),
+    }
+    figures = {
+        "out_of_fold": _figures(y, out_of_fold_production(rows, y, fitted)),
+        "shipped_same_rows": _figures(y, production_scores(rows, shipped().combination)),
+    }
+    if data.test:
+        scored = embed_and_classify([r.text for r in data.test])
+        test_rows = rows_of(
+            [r.text for r in data.test],
+            [r.id for r in data.test],
+            scored.probabilities,
+            scored.phrases,
+            kinds,
+        )
+        test_y = np.array([r.label for r in data.test])
+        figures["test"] = _figures(test_y, production_scores(test_rows, fitted))
+        figures["test_shipped"] = _figures(
+            test_y, production_scores(test_rows, shipped().combination)
+        )
+    prompt = PROMPT_OF[signal]
+    return {
+        "format": PROFILE_FORMAT,
+        "model": model,
+        "signal": signal,
+        "prompt_hashes": {prompt: prompt_hash(prompt)},
+        "fitted": datetime.now(UTC).isoformat(timespec="seconds"),
+        "newsaudit_version": __version__,
+        "data": data.sources,
+        "answered": {"rows": len(kinds), "own_voice_fitted": len(own)},
+        "sentences": fitted | figures,
+    }
+
+
+def write_profile(profile: dict[str, Any], out: Path | None = None) -> Path:
+    """The profile written to ``out`` or to the profiles folder under its key."""
+    path = out or profiles_dir() / profile_file(profile["model"], profile["signal"])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(profile, indent=2) + "\n", encoding="utf-8")
+    return path
+
+
+def _cell(figure: list[float | None]) -> str:
+    value, low, high = figure
+    if value is None:
+        return "n/a"
+    return f"{value:.3f}" + (f" [{low:.3f}, {high:.3f}]" if low is not None else "")
+
+
+def render_profile(profile: dict[str, Any], path: Path) -> str:
+    """The printed table: the profile's figures against the shipped weights' on the same
+    rows."""
+    s = profile["sentences"]
+    lines = [
+        f"calibration profile {path}",
+        f"model {profile['model']} ({profile['signal']}), fitted {profile['fitted']}",
+        f"data: {'; '.join(profile['data'])}",
+        "",
+        "| rows | weights | n | macro-F1 [95%] | balanced accuracy [95%] | AUC [95%] |",
+        "|---|---|---|---|---|---|",
+    ]
+    named = [
+        ("fitted rows, out-of-fold", "this profile", "out_of_fold"),
+        ("fitted rows", "shipped", "shipped_same_rows"),
+        ("NewsSD-ENG test", "this profile", "test"),
+        ("NewsSD-ENG test", "shipped", "test_shipped"),
+    ]
+    for rows, weights, key in named:
+        if key in s:
+            f = s[key]
+            lines.append(
+                f"| {rows} | {weights} | {f['n']} | {_cell(f['macro_f1'])} | "
+                f"{_cell(f['balanced_accuracy'])} | {_cell(f['auc'])} |"
+            )
+    lines += [
+        "",
+        "The shipped weights were fitted on NewsSD-ENG train + val with the embedded 1.5B "
+        "model's answers; on those rows their figures are in-sample.",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def list_profiles(folder: Path | None = None) -> str:
+    """The profiles in the folder, one line each, with whether their prompts are current."""
+    folder = folder or profiles_dir()
+    paths = sorted(folder.glob("*.json")) if folder.is_dir() else []
+    if not paths:
+        return f"no calibration profiles in {folder} (write one with `newsaudit calibrate`)\n"
+    lines = [
+        "| profile | model | form | prompts | as the report names it |",
+        "|---|---|---|---|---|",
+    ]
+    for path in paths:
+        try:
+            raw = read_profile(path)
+        except ConfigError as exc:
+            lines.append(f"| {path.name} | | | unreadable | {exc} |")
+            continue
+        stale = stale_prompt(raw)
+        state = "current" if stale is None else f"stale ({stale}.j2 changed): recalibrate"
+        lines.append(
+            f"| {path.name} | {raw['model']} | {raw['signal']} | {state} | {describe(raw, path)} |"
+        )
+    return "\n".join(lines) + "\n"
