@@ -15,7 +15,12 @@ from pipeline.model.llm import LLM
 from pipeline.model.prompts import prompt_hash
 from pipeline.model.ratelimit import RateLimiter
 from pipeline.model.server import LocalServer
-from pipeline.signals.calibration import STATEMENTS, calibration_warnings, sentence_calibration
+from pipeline.signals.calibration import (
+    STATEMENTS,
+    calibration_warnings,
+    sentence_calibration,
+    statement_combination,
+)
 from pipeline.signals.citations import SentenceIndex
 from pipeline.signals.embeddings import embedded_model
 from pipeline.signals.framing import sentence_spans
@@ -160,8 +165,9 @@ async def audit(
         # Hosted providers keep to one call per stage: summary points and the headline are
         # checked without one.
         check_mode = "off" if settings.model_signal() == "batch" else settings.model_signal()
+        checker = statement_combination(settings, check_mode)
         summary, check_metrics = await ground_summary(
-            summary, article, sentences, llm=llm, index=index, mode=check_mode
+            summary, article, sentences, llm=llm, index=index, mode=check_mode, calibrated=checker
         )
         answered = any(b.check and b.check.model for b in summary.bullets)
         check_metrics.warnings += calibration_warnings(
@@ -169,7 +175,9 @@ async def audit(
         )
         stages.append(check_metrics)
         progress(f"{doc.id}: bias")
-        headline, headline_metrics = await check_headline(article, index, llm=llm, mode=check_mode)
+        headline, headline_metrics = await check_headline(
+            article, index, llm=llm, mode=check_mode, calibrated=checker
+        )
         assessments, metrics = await _each(
             parts,
             lambda part: check_bias(
@@ -237,8 +245,14 @@ async def verify(
     asked = [*statements, *([article.title] if headline and article.title else [])]
     segments = segment(article)
     vectors = embedded_model().embed([s.text for s in segments])
+    mode = settings.model_signal()
     checks, metrics = await check_statements(
-        asked, SentenceIndex(segments, vectors), body, llm=llm, mode=settings.model_signal()
+        asked,
+        SentenceIndex(segments, vectors),
+        body,
+        llm=llm,
+        mode=mode,
+        calibrated=statement_combination(settings, mode),
     )
     return VerifyReport(
         warnings=calibration_warnings(

@@ -19,18 +19,22 @@ from pipeline.core.errors import ConfigError, InputError
 from pipeline.evaluation.calibrate import (
     answers_file,
     ask,
+    ask_statements,
     calibration_data,
     fit_profile,
+    fit_statements,
     list_profiles,
+    statement_data,
     write_profile,
 )
-from pipeline.evaluation.rows import BiasRow
+from pipeline.evaluation.rows import BiasRow, FaithfulnessRow
 from pipeline.model.prompts import prompt_hash
 from pipeline.run import open_llm
 from pipeline.signals.calibration import (
     calibration_warnings,
     profile_file,
     sentence_calibration,
+    statement_combination,
 )
 from pipeline.stages.support import label_article
 from pipeline.text.sentences import whole
@@ -309,3 +313,80 @@ def test_calibrate_on_the_command_line_lists_profiles(profiles: Path, tmp_path: 
     off = runner.invoke(app, ["calibrate", "--model", "openai/x", "--config", str(config)])
     assert off.exit_code == 3
     assert "nothing to calibrate" in off.output
+
+
+STATEMENT_ROWS = [
+    FaithfulnessRow(
+        id=f"s{n}",
+        document="The council met on Tuesday.\nIt approved a budget of 4 million euros.",
+        claim=claim,
+        label=label,
+    )
+    for n, (claim, label) in enumerate(
+        [
+            ("The council approved a budget of 4 million euros.", True),
+            ("The council rejected the budget.", False),
+            ("The council met on Tuesday.", True),
+        ]
+    )
+]
+
+
+def test_statements_are_asked_as_verify_asks_them_and_cached(server: FakeServer) -> None:
+    settings = load_settings(
+        os.devnull, model="openai/fake", api_base=server.base_url, retry_attempts=1
+    )
+    cache = answers_file("openai/fake", "logprobs", statements=True)
+    with open_llm(settings, calibrating=True) as llm:
+        answers = asyncio.run(ask_statements(STATEMENT_ROWS, llm, "logprobs", cache))
+        # The fake server's one-letter answer is "D" for every question: here not an option,
+        # so each statement gets the probabilities of A, B and C it sent.
+        assert all(a is not None and set(a) == {"A", "B", "C"} for a in answers.values())
+        asked = server.requests["probe"]
+        assert asked == len(STATEMENT_ROWS)
+        again = asyncio.run(ask_statements(STATEMENT_ROWS, llm, "logprobs", cache))
+    assert again == answers and server.requests["probe"] == asked  # all from the cache
+    lines = [json.loads(x) for x in cache.read_text().splitlines()]
+    assert {x["prompt"] for x in lines} == {prompt_hash("verify")}
+
+    server.logprobs = False
+    with (
+        open_llm(settings, calibrating=True) as llm,
+        pytest.raises(ConfigError, match='model_signal = "batch"'),
+    ):
+        asyncio.run(ask_statements(STATEMENT_ROWS, llm, "logprobs", cache.with_name("x.jsonl")))
+
+
+def test_the_statement_fit_reads_the_models_answers_and_loads_for_verify(
+    profiles: Path,
+) -> None:
+    data = statement_data(limit=120)
+    assert set(data.sets) == {"SummEdits news"} and len(set(data.groups)) > 5
+    # A model whose answer is the label: A (supported) for consistent summaries, C otherwise.
+    answers = {
+        r.id: {"A": 0.9, "B": 0.05, "C": 0.05} if r.label else {"A": 0.05, "B": 0.05, "C": 0.9}
+        for r in data.rows
+    }
+    fitted = fit_statements(data, answers, signal="logprobs")
+    assert fitted["out_of_fold"]["n"] == 120
+    assert fitted["out_of_fold"]["balanced_accuracy"][0] >= 0.9
+    assert (
+        fitted["out_of_fold"]["balanced_accuracy"][0]
+        > fitted["shipped_same_rows"]["balanced_accuracy"][0]
+    )
+
+    profile = a_profile("openai/oracle") | {
+        "statements": fitted,
+        "prompt_hashes": {"sentence": prompt_hash("sentence"), "verify": prompt_hash("verify")},
+    }
+    write_profile(profile)
+    settings = settings_for("openai/oracle")
+    loaded = statement_combination(settings, "logprobs")
+    assert loaded.with_model.coef == tuple(fitted["with_model"]["coef"])
+    # A batch run checks its summary without the model: the shipped weights read that.
+    assert statement_combination(settings, "off").meta.get("model") == SHIPPED["model"]
+    assert "statements n 120, balanced accuracy" in sentence_calibration(settings).label
+    # The statement prompt is part of the profile's prompts: a changed one is refused.
+    write_profile(profile | {"prompt_hashes": profile["prompt_hashes"] | {"verify": "0" * 64}})
+    with pytest.raises(ConfigError, match=r"prompts/verify\.j2: recalibrate"):
+        sentence_calibration(settings)

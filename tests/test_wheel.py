@@ -47,6 +47,10 @@ SHIPPED = [
     "pipeline/data/newssd-eng/newssd-eng-val.jsonl",
     "pipeline/data/newssd-eng/newssd-eng-test.jsonl",
     "pipeline/data/newssd-eng/LICENSE-newssd-eng.txt",
+    # and the statement checker on these (Apache-2.0, the NOTICE beside them)
+    "pipeline/data/summedits-news/documents.jsonl",
+    "pipeline/data/summedits-news/summaries.jsonl",
+    "pipeline/data/summedits-news/NOTICE",
     "pipeline/templates/digest.md.j2",
     "pipeline/templates/digest.html.j2",
     "pipeline/templates/report.md.j2",

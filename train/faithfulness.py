@@ -32,7 +32,14 @@ from typing import Any
 import numpy as np
 
 from pipeline.core.config import load_settings
-from pipeline.evaluation.fitting import SEED
+from pipeline.evaluation.fitting import (
+    GRID,
+    balanced_threshold,
+    exported,
+    statement_fit,
+    statement_out_of_fold,
+    weights,
+)
 from pipeline.evaluation.metrics import balanced_accuracy, summarize
 from pipeline.model.prompts import render_messages
 from pipeline.run import open_llm
@@ -127,41 +134,6 @@ ABLATION = {
     "everything": FEATURES + MODEL_FEATURES,
     "alignment only (shipped without the model)": FEATURES,
 }
-GRID = np.round(np.arange(0.05, 0.951, 0.01), 2)
-C = 0.3
-
-
-def weights(strata: np.ndarray) -> np.ndarray:
-    """1 / (rows of the row's set and label), scaled to a mean of one."""
-    counts = {k: int((strata == k).sum()) for k in set(strata)}
-    w = np.array([1.0 / counts[k] for k in strata])
-    return w / w.mean()
-
-
-def fitted(x: np.ndarray, y: np.ndarray, w: np.ndarray) -> tuple[Any, Any]:
-    """Standardised logistic regression on weighted rows."""
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.preprocessing import StandardScaler
-
-    scaler = StandardScaler().fit(x)
-    model = LogisticRegression(C=C, max_iter=5000).fit(scaler.transform(x), y, sample_weight=w)
-    return scaler, model
-
-
-def out_of_fold(x: np.ndarray, y: np.ndarray, strata: np.ndarray) -> np.ndarray:
-    """Each row's P(supported) from a model fitted on the other folds."""
-    from sklearn.model_selection import StratifiedKFold
-
-    w, scores = weights(strata), np.zeros(len(y))
-    for train, held in StratifiedKFold(5, shuffle=True, random_state=SEED).split(x, strata):
-        scaler, model = fitted(x[train], y[train], w[train])
-        scores[held] = model.predict_proba(scaler.transform(x[held]))[:, 1]
-    return scores
-
-
-def best_threshold(y: np.ndarray, scores: np.ndarray) -> float:
-    """The threshold with the best balanced accuracy (ties: nearest 0.5)."""
-    return float(max(GRID, key=lambda t: (balanced_accuracy(y, scores >= t), -abs(t - 0.5))))
 
 
 def held_out(y: np.ndarray, scores: np.ndarray, sets: np.ndarray) -> dict[str, Any]:
@@ -170,9 +142,9 @@ def held_out(y: np.ndarray, scores: np.ndarray, sets: np.ndarray) -> dict[str, A
     factcc, summeval, xsum = (sets == n for n in SETS)
     cnn = factcc | summeval
     chosen = {
-        "factcc": best_threshold(y[summeval], scores[summeval]),
-        "summeval": best_threshold(y[factcc], scores[factcc]),
-        "xsumfaith": best_threshold(y[cnn], scores[cnn]),
+        "factcc": balanced_threshold(y[summeval], scores[summeval]),
+        "summeval": balanced_threshold(y[factcc], scores[factcc]),
+        "xsumfaith": balanced_threshold(y[cnn], scores[cnn]),
     }
     centred_scores = np.array([centred(p, chosen[s]) for p, s in zip(scores, sets, strict=True)])
     out: dict[str, Any] = {"thresholds": chosen}
@@ -188,18 +160,6 @@ def held_out(y: np.ndarray, scores: np.ndarray, sets: np.ndarray) -> dict[str, A
             ),
         }
     return out
-
-
-def exported(scaler: Any, model: Any, names: tuple[str, ...], threshold: float) -> dict[str, Any]:
-    """Weights on the raw features (the scaler folded in), for pipeline.signals.subjectivity."""
-    coef = model.coef_[0] / scaler.scale_
-    intercept = model.intercept_[0] - float(np.sum(model.coef_[0] * scaler.mean_ / scaler.scale_))
-    return {
-        "features": list(names),
-        "coef": [round(float(c), 6) for c in coef],
-        "intercept": round(float(intercept), 6),
-        "threshold": threshold,
-    }
 
 
 def main() -> None:
@@ -245,14 +205,16 @@ def main() -> None:
     }
     out["ablation"] = {
         name: held_out(
-            y, np.where(restated, 1.0, out_of_fold(feature_rows(values, names), y, strata)), sets
+            y,
+            np.where(restated, 1.0, statement_out_of_fold(feature_rows(values, names), y, strata)),
+            sets,
         )
         for name, names in ABLATION.items()
     }
     for variant, names in (("with_model", WITH_MODEL), ("without_model", FEATURES)):
         x = feature_rows(values, names)
-        threshold = best_threshold(y[cnn], out_of_fold(x, y, strata)[cnn])
-        scaler, model = fitted(x, y, weights(strata))
+        threshold = balanced_threshold(y[cnn], statement_out_of_fold(x, y, strata)[cnn])
+        scaler, model = statement_fit(x, y, weights(strata))
         out[variant] = exported(scaler, model, names, threshold) | {"n": len(y)}
     args.out.write_text(json.dumps(out, indent=2) + "\n", encoding="utf-8")
     print(json.dumps({k: out[k] for k in ("restated", "ablation")}, indent=2))

@@ -122,8 +122,9 @@ class CalibrateProgress(StderrProgress):
 
     command = "calibrate"
     extra_columns = (TimeRemainingColumn(),)
+    noun = "rows"
 
     def __call__(self, answered: int, cached: int, total: int) -> None:
         detail = f"{cached} cached" if cached else ""
-        line = f"{answered + cached}/{total} rows answered ({cached} cached before)"
+        line = f"{answered + cached}/{total} {self.noun} answered ({cached} cached before)"
         self.show(answered + cached, total, detail, line, force=answered + cached == total)

@@ -18,12 +18,13 @@ from __future__ import annotations
 import hashlib
 import json
 import random
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib.resources import files
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import numpy as np
 
@@ -33,20 +34,27 @@ from pipeline.evaluation.fitting import (
     SEED,
     WITH_MODEL_CANDIDATES,
     WITHOUT_MODEL_CANDIDATES,
+    balanced_threshold,
     best_fit,
+    exported,
     out_of_fold_classifier,
     out_of_fold_production,
     production_scores,
     rows_of,
+    statement_fit,
+    statement_out_of_fold,
+    weights,
 )
 from pipeline.evaluation.metrics import Estimate, summarize
-from pipeline.evaluation.rows import BiasRow, read_rows, read_typed
-from pipeline.model.prompts import prompt_hash
+from pipeline.evaluation.rows import BiasRow, FaithfulnessRow, read_rows, read_typed
+from pipeline.model.prompts import prompt_hash, render_messages
 from pipeline.model.ratelimit import estimate_message_tokens
 from pipeline.signals.attribution import attribute
 from pipeline.signals.calibration import (
     PROFILE_FORMAT,
     PROMPT_OF,
+    STATEMENT_PROMPT_OF,
+    STATEMENTS,
     describe,
     profile_file,
     profiles_dir,
@@ -54,9 +62,19 @@ from pipeline.signals.calibration import (
     shipped,
     stale_prompt,
 )
-from pipeline.signals.subjectivity import MODEL_FEATURES, classifier, embed_and_classify
+from pipeline.signals.citations import SentenceIndex
+from pipeline.signals.embeddings import embedded_model
+from pipeline.signals.subjectivity import (
+    MODEL_FEATURES,
+    centred,
+    classifier,
+    embed_and_classify,
+    feature_rows,
+    load_combination,
+)
 from pipeline.stages.support import NO_LOGPROBS, model_kinds, needs_model, probe_messages
-from pipeline.text.sentences import whole
+from pipeline.stages.verify import Evidence, check_statements, features, restates, retrieve
+from pipeline.text.sentences import segment, whole
 from schemas.article import Article
 
 SHIPPED = "NewsSD-ENG"
@@ -96,9 +114,9 @@ def calibration_data(
     """NewsSD-ENG train + val and the user's rows (validated as `newsaudit eval` validates
     them; ids unique across files) to fit on, a seeded sample of ``limit`` of them if given;
     the NewsSD-ENG test split to score (unless ``test`` is false)."""
-    fit = _shipped_split("train") + _shipped_split("val")
+    fit, test_rows = _shipped_split("train") + _shipped_split("val"), _shipped_split("test")
     sources = [f"{SHIPPED} train + val ({len(fit)} rows, CC BY 4.0)"]
-    seen = {r.id: "the shipped rows" for r in fit}
+    seen = {r.id: "the shipped rows" for r in [*fit, *test_rows]}
     for path in extra:
         rows = [r for r in read_rows(path, "bias") if isinstance(r, BiasRow)]
         for row in rows:
@@ -110,16 +128,20 @@ def calibration_data(
     if limit is not None and limit < len(fit):
         fit = random.Random(SEED).sample(fit, limit)
         sources.append(f"a seeded sample of {limit} of them (--limit)")
-    return CalibrationData(fit, _shipped_split("test") if test else [], sources)
+    return CalibrationData(fit, test_rows if test else [], sources)
 
 
 # The model's answers, cached as they arrive ---------------------------------------------------
 
 
-def answers_file(model: str, signal: str, folder: Path | None = None) -> Path:
-    """Where the answers of ``model`` asked by ``signal`` are cached."""
+def answers_file(
+    model: str, signal: str, folder: Path | None = None, *, statements: bool = False
+) -> Path:
+    """Where the answers of ``model`` asked by ``signal`` are cached (about sentences, or
+    about statements)."""
     stem = profile_file(model, signal).removesuffix(".json")
-    return (folder or profiles_dir()) / "answers" / f"{stem}.jsonl"
+    kind = ".statements" if statements else ""
+    return (folder or profiles_dir()) / "answers" / f"{stem}{kind}.jsonl"
 
 
 def _key(row: BiasRow) -> str:
@@ -148,11 +170,43 @@ def estimate_cost(rows: Sequence[BiasRow], signal: str, price: tuple[float, floa
         estimate_message_tokens(probe_messages(_one(r), whole(r.text), whole(r.text)[0]))
         for r in rows
     )
-    completion = len(rows) * (1 if signal == "logprobs" else BATCH_COMPLETION)
-    line = f"{len(rows)} requests, about {prompt:,} prompt and {completion:,} completion tokens"
+    return _cost(len(rows), prompt, len(rows), signal, price)
+
+
+def _cost(
+    calls: int, prompt: int, answers: int, signal: str, price: tuple[float, float] | None
+) -> str:
+    completion = answers * (1 if signal == "logprobs" else BATCH_COMPLETION)
+    line = f"{calls} requests, about {prompt:,} prompt and {completion:,} completion tokens"
     if price is None:
         return line + " (no price known for this model: a local server is free)"
     return line + f", about ${prompt * price[0] + completion * price[1]:.2f}"
+
+
+def estimate_statement_cost(
+    rows: Sequence[FaithfulnessRow], signal: str, price: tuple[float, float] | None
+) -> str:
+    """What asking about ``rows`` will cost, as ``estimate_cost`` says it: each statement
+    with three of its document's sentences (as retrieved, about)."""
+    prompt = 0
+    for row in rows:
+        shown = " ".join(s.text for s in segment(_document(row))[:3])
+        messages = render_messages("verify", evidence=shown, statement=row.claim)
+        prompt += estimate_message_tokens(messages)
+    calls = len(rows) if signal == "logprobs" else -(-len(rows) // STATEMENTS_PER_CALL)
+    return _cost(calls, prompt, len(rows), signal, price)
+
+
+@contextmanager
+def _appending(cache: Path) -> Iterator[TextIO]:
+    """The answers cache opened for appending; a line cut short by a killed run is ended
+    first, so the next line stands alone (the torn one is skipped when read)."""
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    torn = cache.exists() and cache.stat().st_size and not cache.read_bytes().endswith(b"\n")
+    with cache.open("a", encoding="utf-8") as out:
+        if torn:
+            out.write("\n")
+        yield out
 
 
 def _one(row: BiasRow) -> Article:
@@ -176,11 +230,7 @@ async def ask(
     known = cached_answers(cache, prompt)
     todo = [r for r in rows if f"{r.id}\0{_key(r)}" not in known]
     cached, failed = len(rows) - len(todo), 0
-    cache.parent.mkdir(parents=True, exist_ok=True)
-    torn = cache.exists() and not cache.read_bytes().endswith(b"\n") and cache.stat().st_size
-    with cache.open("a", encoding="utf-8") as out:
-        if torn:  # a line cut short by a killed run: end it, so the next one stands alone
-            out.write("\n")
+    with _appending(cache) as out:
         for done, row in enumerate(todo, start=1):
             shown = whole(row.text)
             try:
@@ -228,10 +278,16 @@ def _figures(labels: np.ndarray, scores: np.ndarray) -> dict[str, Any]:
 
 
 def fit_profile(
-    data: CalibrationData, answers: Answers, *, model: str, signal: str
+    data: CalibrationData,
+    answers: Answers,
+    *,
+    model: str,
+    signal: str,
+    statements: tuple[StatementData, Answers] | None = None,
 ) -> dict[str, Any]:
     """The profile: both variants fitted on the fit rows with the model's answers, the
-    figures out-of-fold and the shipped weights' on the same rows (and on the test rows)."""
+    figures out-of-fold and the shipped weights' on the same rows (and on the test rows);
+    with ``statements``, the statement checker fitted on them too."""
     texts, ids = [r.text for r in data.fit], [r.id for r in data.fit]
     y = np.array([r.label for r in data.fit])
     kinds = {k: v for k, v in answers.items() if v is not None}
@@ -269,18 +325,23 @@ def fit_profile(
         figures["test_shipped"] = _figures(
             test_y, production_scores(test_rows, shipped().combination)
         )
-    prompt = PROMPT_OF[signal]
-    return {
+    prompts = [PROMPT_OF[signal]] + ([STATEMENT_PROMPT_OF[signal]] if statements else [])
+    profile = {
         "format": PROFILE_FORMAT,
         "model": model,
         "signal": signal,
-        "prompt_hashes": {prompt: prompt_hash(prompt)},
+        "prompt_hashes": {p: prompt_hash(p) for p in prompts},
         "fitted": datetime.now(UTC).isoformat(timespec="seconds"),
         "newsaudit_version": __version__,
         "data": data.sources,
         "answered": {"rows": len(kinds), "own_voice_fitted": len(own)},
         "sentences": fitted | figures,
     }
+    if statements is not None:
+        asked_about, said = statements
+        profile["statement_data"] = asked_about.sources
+        profile["statements"] = fit_statements(asked_about, said, signal=signal)
+    return profile
 
 
 def write_profile(profile: dict[str, Any], out: Path | None = None) -> Path:
@@ -316,17 +377,24 @@ def render_profile(profile: dict[str, Any], path: Path) -> str:
         ("NewsSD-ENG test", "this profile", "test"),
         ("NewsSD-ENG test", "shipped", "test_shipped"),
     ]
-    for rows, weights, key in named:
-        if key in s:
-            f = s[key]
+    t = profile.get("statements", {})
+    if t:
+        named += [
+            ("statements, out-of-fold by document", "this profile", "out_of_fold"),
+            ("statements", "shipped", "shipped_same_rows"),
+        ]
+    for rows, read_by, key in named:
+        f = (t if rows.startswith("statements") else s).get(key)
+        if f is not None:
             lines.append(
-                f"| {rows} | {weights} | {f['n']} | {_cell(f['macro_f1'])} | "
+                f"| {rows} | {read_by} | {f['n']} | {_cell(f['macro_f1'])} | "
                 f"{_cell(f['balanced_accuracy'])} | {_cell(f['auc'])} |"
             )
     lines += [
         "",
-        "The shipped weights were fitted on NewsSD-ENG train + val with the embedded 1.5B "
-        "model's answers; on those rows their figures are in-sample.",
+        "The shipped sentence weights were fitted on NewsSD-ENG train + val with the embedded "
+        "1.5B model's answers (on those rows their figures are in-sample); the shipped "
+        "statement weights on FactCC, SummEval and XSumFaith, never on SummEdits.",
     ]
     return "\n".join(lines) + "\n"
 
@@ -353,3 +421,210 @@ def list_profiles(folder: Path | None = None) -> str:
             f"| {path.name} | {raw['model']} | {raw['signal']} | {state} | {describe(raw, path)} |"
         )
     return "\n".join(lines) + "\n"
+
+
+# Statements: the checker of `verify` and the summary check ------------------------------------
+
+SUMMEDITS = "SummEdits news"
+STATEMENTS_PER_CALL = 8  # statements of one document asked together (the batch form's call)
+
+
+@dataclass(frozen=True)
+class StatementData:
+    """Statements with their documents to fit the statement checker on: the set each comes
+    from and its document (folds never split a document)."""
+
+    rows: list[FaithfulnessRow]
+    sets: list[str]
+    groups: list[str]
+    sources: list[str]
+
+
+def _shipped_statements() -> list[tuple[FaithfulnessRow, str]]:
+    folder = files("pipeline").joinpath("data/summedits-news")
+    lines = folder.joinpath("documents.jsonl").read_text(encoding="utf-8").splitlines()
+    documents = {d["doc_id"]: d["document"] for d in map(json.loads, filter(None, lines))}
+    out = []
+    for line in folder.joinpath("summaries.jsonl").read_text(encoding="utf-8").splitlines():
+        if line:
+            raw = json.loads(line)
+            row = FaithfulnessRow(
+                id=raw["id"],
+                document=documents[raw["doc_id"]],
+                claim=raw["claim"],
+                label=raw["label"],
+            )
+            out.append((row, raw["doc_id"]))
+    return out
+
+
+def statement_data(extra: Sequence[Path] = (), *, limit: int | None = None) -> StatementData:
+    """SummEdits' news summaries (shipped, Apache-2.0) and the user's statement rows (the
+    `newsaudit eval --task faithfulness` format, validated as eval validates them); a seeded
+    sample of ``limit`` of them if given."""
+    found = [(row, SUMMEDITS, doc) for row, doc in _shipped_statements()]
+    sources = [f"{SUMMEDITS} ({len(found)} summaries of 25 articles, Apache-2.0)"]
+    seen = {row.id: "the shipped statements" for row, _, _ in found}
+    for path in extra:
+        rows = [r for r in read_rows(path, "faithfulness") if isinstance(r, FaithfulnessRow)]
+        for row in rows:
+            if row.id in seen:
+                raise InputError(f"{path}: id {row.id!r} is also in {seen[row.id]}")
+            seen[row.id] = str(path)
+            document = hashlib.sha256(row.document.encode("utf-8")).hexdigest()[:16]
+            found.append((row, path.name, document))
+        sources.append(f"{path} ({len(rows)} statements)")
+    if limit is not None and limit < len(found):
+        found = random.Random(SEED).sample(found, limit)
+        sources.append(f"a seeded sample of {limit} of them (--statement-limit)")
+    return StatementData(
+        [r for r, _, _ in found], [s for _, s, _ in found], [g for _, _, g in found], sources
+    )
+
+
+def _document(row: FaithfulnessRow) -> Article:
+    paragraphs = [p for p in row.document.split("\n") if p.strip()]
+    return Article(id=row.id, paragraphs=paragraphs)
+
+
+def _indexes(rows: Sequence[FaithfulnessRow]) -> dict[str, tuple[SentenceIndex, str]]:
+    """Each distinct document's sentence index and body (embedded once per document)."""
+    out: dict[str, tuple[SentenceIndex, str]] = {}
+    for row in rows:
+        if row.document not in out:
+            article = _document(row)
+            segments = segment(article)
+            vectors = embedded_model().embed([s.text for s in segments])
+            out[row.document] = (SentenceIndex(segments, vectors), article.body)
+    return out
+
+
+def statement_evidence(rows: Sequence[FaithfulnessRow]) -> list[tuple[Evidence, str]]:
+    """Each statement's retrieved sentences and its document's body, as `verify` finds them."""
+    indexes = _indexes(rows)
+    vectors = embedded_model().embed([r.claim for r in rows])
+    out = []
+    for row, vector in zip(rows, vectors, strict=True):
+        index, body = indexes[row.document]
+        out.append((retrieve(vector, index), body))
+    return out
+
+
+def _statement_key(row: FaithfulnessRow) -> str:
+    text = row.document + "\0" + row.claim
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+async def ask_statements(
+    rows: Sequence[FaithfulnessRow],
+    llm: Any,
+    signal: str,
+    cache: Path,
+    *,
+    progress: OnProgress | None = None,
+    log: Log | None = None,
+) -> Answers:
+    """Every statement's answer, from ``cache`` or asked now the way `verify` asks (the
+    one-letter question per statement, or one batch call for up to eight statements of one
+    document), appended to ``cache`` after each call; as ``ask`` does for sentences."""
+    prompt = prompt_hash(STATEMENT_PROMPT_OF[signal])
+    known = cached_answers(cache, prompt)
+    todo = [r for r in rows if f"{r.id}\0{_statement_key(r)}" not in known]
+    by_document: dict[str, list[FaithfulnessRow]] = {}
+    for row in todo:
+        by_document.setdefault(row.document, []).append(row)
+    calls = [
+        group[i : i + STATEMENTS_PER_CALL]
+        for group in by_document.values()
+        for i in range(0, len(group), STATEMENTS_PER_CALL)
+    ]
+    cached, done, failed = len(rows) - len(todo), 0, 0
+    indexes = _indexes(todo)
+    with _appending(cache) as out:
+        for call in calls:
+            index, body = indexes[call[0].document]
+            try:
+                checks, _ = await check_statements(
+                    [r.claim for r in call], index, body, llm=llm, mode=signal
+                )
+            except NewsauditError as exc:
+                failed += len(call)
+                if log is not None:
+                    log(f"{call[0].id} and the rest of its call: no answer ({exc})")
+                continue
+            if signal == "logprobs" and all(c.model is None for c in checks):
+                raise ConfigError(
+                    f"{llm.model} returned no log-probabilities: calibrate the form it can "
+                    'answer, with [judgments] model_signal = "batch"'
+                )
+            for row, check in zip(call, checks, strict=True):
+                record = {
+                    "id": row.id,
+                    "sha": _statement_key(row),
+                    "prompt": prompt,
+                    "probs": check.model,
+                }
+                out.write(json.dumps(record) + "\n")
+                known[f"{row.id}\0{_statement_key(row)}"] = check.model
+            out.flush()
+            done += len(call)
+            if progress is not None:
+                progress(done, cached, len(rows))
+    if failed and log is not None:
+        log(f"{failed} statements unanswered: rerun the same command to ask them again")
+    return {r.id: known.get(f"{r.id}\0{_statement_key(r)}") for r in rows}
+
+
+def _statement_scores(
+    values: list[dict[str, float]], answered: np.ndarray, restated: np.ndarray, fitted: Any
+) -> np.ndarray:
+    """Scores as `verify` gives them through a combination: the variant for the signals at
+    hand, its threshold at 0.5, a near-verbatim restatement supported."""
+    out = []
+    for v, has_model, same in zip(values, answered, restated, strict=True):
+        variant = fitted.pick(bool(has_model))
+        out.append(1.0 if same else centred(variant.probability(v), variant.threshold))
+    return np.array(out)
+
+
+def fit_statements(data: StatementData, answers: Answers, *, signal: str) -> dict[str, Any]:
+    """The statement checker's two variants fitted on the rows (the signals the shipped
+    weights combine), each row weighted by 1 / (rows of its set and label), thresholds by
+    balanced accuracy on out-of-fold predictions grouped by document; the figures
+    out-of-fold and the shipped weights' on the same rows."""
+    found = statement_evidence(data.rows)
+    values = [
+        features(r.claim, e, body, answers.get(r.id))
+        for r, (e, body) in zip(data.rows, found, strict=True)
+    ]
+    y = np.array([r.label for r in data.rows])
+    strata = np.array([f"{s}:{label}" for s, label in zip(data.sets, y, strict=True)])
+    groups = np.array(data.groups)
+    answered = np.array([answers.get(r.id) is not None for r in data.rows])
+    restated = np.array([restates(v) for v in values])
+    if answered.sum() < MIN_ANSWERED or len(set(y[answered].tolist())) < 2:
+        raise InputError(
+            f"only {int(answered.sum())} statements have the model's answer (at least "
+            f"{MIN_ANSWERED}, of both labels, are needed): rerun to ask again"
+        )
+    shipped_weights = load_combination(STATEMENTS[0])
+    out: dict[str, Any] = {}
+    oof = np.zeros(len(y))
+    for variant, mask in (("with_model", answered), ("without_model", np.ones(len(y), bool))):
+        names = shipped_weights.meta[variant]["features"]
+        rows = np.flatnonzero(mask)
+        x = feature_rows([values[i] for i in rows], names)
+        scores = statement_out_of_fold(x, y[mask], strata[mask], groups[mask])
+        threshold = balanced_threshold(y[mask], scores)
+        scaler, model = statement_fit(x, y[mask], weights(strata[mask]))
+        out[variant] = exported(scaler, model, tuple(names), threshold) | {"n": len(rows)}
+        for i, p in zip(rows, scores, strict=True):
+            if variant == "with_model" or not answered[i]:  # as verify picks the variant
+                oof[i] = centred(float(p), threshold)
+    oof = np.where(restated, 1.0, oof)
+    out["out_of_fold"] = _figures(y, oof)
+    out["shipped_same_rows"] = _figures(
+        y, _statement_scores(values, answered, restated, shipped_weights)
+    )
+    out["restated"] = int(restated.sum())
+    return out

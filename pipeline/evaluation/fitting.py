@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from pipeline.core.errors import SetupError
-from pipeline.evaluation.metrics import macro_f1, roc_auc
+from pipeline.evaluation.metrics import balanced_accuracy, macro_f1, roc_auc
 from pipeline.signals.attribution import attribute, quoted_share
 from pipeline.signals.cues import cues
 from pipeline.signals.embeddings import embedded_model
@@ -210,3 +210,64 @@ def out_of_fold_production(rows: list[Any], y: np.ndarray, fitted: dict[str, Any
             }
         scores[held] = production_scores([rows[i] for i in held], part)
     return scores
+
+
+# The statement checker ------------------------------------------------------------------------
+# Fitted as train/faithfulness.py fits the shipped weights (pipeline/data/faithfulness.json):
+# standardised features, each row weighted by 1 / (rows of its set and label), thresholds by
+# balanced accuracy.
+
+GRID = np.round(np.arange(0.05, 0.951, 0.01), 2)
+STATEMENT_C = 0.3
+
+
+def weights(strata: np.ndarray) -> np.ndarray:
+    """1 / (rows of the row's set and label), scaled to a mean of one."""
+    counts = {k: int((strata == k).sum()) for k in set(strata)}
+    w = np.array([1.0 / counts[k] for k in strata])
+    return w / w.mean()
+
+
+def statement_fit(x: np.ndarray, y: np.ndarray, w: np.ndarray) -> tuple[Any, Any]:
+    """Standardised logistic regression on weighted rows."""
+    sklearn = needs_sklearn()
+    scaler = sklearn.preprocessing.StandardScaler().fit(x)
+    model = sklearn.linear_model.LogisticRegression(C=STATEMENT_C, max_iter=5000)
+    model.fit(scaler.transform(x), y, sample_weight=w)
+    return scaler, model
+
+
+def statement_out_of_fold(
+    x: np.ndarray, y: np.ndarray, strata: np.ndarray, groups: np.ndarray | None = None
+) -> np.ndarray:
+    """Each row's P(supported) from a model fitted on the other folds: 5 folds stratified by
+    set and label, and, with ``groups`` (a document per row), no document on both sides."""
+    sklearn = needs_sklearn()
+    selection = sklearn.model_selection
+    if groups is None:
+        folds = selection.StratifiedKFold(5, shuffle=True, random_state=SEED).split(x, strata)
+    else:
+        grouped = selection.StratifiedGroupKFold(5, shuffle=True, random_state=SEED)
+        folds = grouped.split(x, strata, groups)
+    w, scores = weights(strata), np.zeros(len(y))
+    for train, held in folds:
+        scaler, model = statement_fit(x[train], y[train], w[train])
+        scores[held] = model.predict_proba(scaler.transform(x[held]))[:, 1]
+    return scores
+
+
+def balanced_threshold(y: np.ndarray, scores: np.ndarray) -> float:
+    """The threshold with the best balanced accuracy (ties: nearest 0.5)."""
+    return float(max(GRID, key=lambda t: (balanced_accuracy(y, scores >= t), -abs(t - 0.5))))
+
+
+def exported(scaler: Any, model: Any, names: tuple[str, ...], threshold: float) -> dict[str, Any]:
+    """Weights on the raw features (the scaler folded in), as load_combination reads them."""
+    coef = model.coef_[0] / scaler.scale_
+    intercept = model.intercept_[0] - float(np.sum(model.coef_[0] * scaler.mean_ / scaler.scale_))
+    return {
+        "features": list(names),
+        "coef": [round(float(c), 6) for c in coef],
+        "intercept": round(float(intercept), 6),
+        "threshold": threshold,
+    }

@@ -45,6 +45,7 @@ def bias_scorer(llm: Any, settings: Settings) -> tuple[Scorer, float]:
 def faithfulness_scorer(llm: Any, settings: Settings) -> tuple[Scorer, float]:
     """Each row's claim checked against its document exactly as `newsaudit verify` checks a
     statement; the score is P(supported) mapped so that its threshold sits at 0.5."""
+    from pipeline.signals.calibration import statement_combination
     from pipeline.signals.citations import SentenceIndex
     from pipeline.signals.embeddings import embedded_model
     from pipeline.signals.subjectivity import centred
@@ -61,7 +62,12 @@ def faithfulness_scorer(llm: Any, settings: Settings) -> tuple[Scorer, float]:
             segments = segment(article)
             index = SentenceIndex(segments, embedded_model().embed([s.text for s in segments]))
             [check], _ = await check_statements(
-                [row.claim], index, article.body, llm=llm, mode=settings.model_signal()
+                [row.claim],
+                index,
+                article.body,
+                llm=llm,
+                mode=settings.model_signal(),
+                calibrated=statement_combination(settings, settings.model_signal()),
             )
             out.append(centred(check.probability, check.threshold))
         return out

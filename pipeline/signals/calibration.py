@@ -38,8 +38,9 @@ log = logging.getLogger("newsaudit.judgments")
 SENTENCES = ("combination.json", "sentence labels")
 STATEMENTS = ("faithfulness.json", "statement checks")
 PROFILE_FORMAT = 1
-# The prompt whose answers each way of asking reads (prompts/*.j2).
+# The prompts whose answers each way of asking reads (prompts/*.j2): sentences, statements.
 PROMPT_OF = {"logprobs": "sentence", "batch": "support"}
+STATEMENT_PROMPT_OF = {"logprobs": "verify", "batch": "verify_all"}
 
 
 def profiles_dir() -> Path:
@@ -67,6 +68,7 @@ class Calibration:
     combination: Combination
     label: str
     path: Path | None = None
+    statements: Combination | None = None  # the statement checker's, when the profile has it
 
 
 @cache
@@ -76,13 +78,23 @@ def shipped() -> Calibration:
     return Calibration(fitted, f"shipped ({fitted.meta.get('model', 'unknown model')})")
 
 
+def _value(figure: Any) -> float | None:
+    """A figure's value ([value, low, high] as calibrate writes it, or a number)."""
+    value = figure[0] if isinstance(figure, list) and figure else figure
+    return float(value) if isinstance(value, int | float) else None
+
+
 def describe(raw: dict[str, Any], path: Path) -> str:
     """A profile as the report's run section names it."""
     oof = raw["sentences"].get("out_of_fold", {})
-    f1 = oof.get("macro_f1")  # [value, low, high] as calibrate writes it
-    f1 = f1[0] if isinstance(f1, list) and f1 else f1
-    figure = f", out-of-fold macro-F1 {f1:.3f}" if isinstance(f1, int | float) else ""
-    return f"{path.name} (fitted {str(raw.get('fitted', '?'))[:10]}, n {oof.get('n', '?')}{figure})"
+    f1 = _value(oof.get("macro_f1"))
+    figure = f", out-of-fold macro-F1 {f1:.3f}" if f1 is not None else ""
+    said = f"{path.name} (fitted {str(raw.get('fitted', '?'))[:10]}, n {oof.get('n', '?')}{figure}"
+    statements = raw.get("statements", {}).get("out_of_fold", {})
+    ba = _value(statements.get("balanced_accuracy"))
+    if ba is not None:
+        said += f"; statements n {statements.get('n', '?')}, balanced accuracy {ba:.3f}"
+    return said + ")"
 
 
 def read_profile(path: Path) -> dict[str, Any]:
@@ -105,10 +117,18 @@ def read_profile(path: Path) -> dict[str, Any]:
 
 
 def stale_prompt(raw: dict[str, Any]) -> str | None:
-    """The prompt whose text changed since the profile was fitted, or None."""
-    prompt = PROMPT_OF.get(str(raw["signal"]))
-    if prompt is None or raw["prompt_hashes"].get(prompt) != prompt_hash(prompt):
-        return prompt or str(raw["signal"])
+    """A prompt whose text changed since the profile was fitted on its answers, or None."""
+    wanted = [PROMPT_OF.get(str(raw["signal"]), str(raw["signal"]))]
+    if "statements" in raw:
+        wanted.append(STATEMENT_PROMPT_OF.get(str(raw["signal"]), str(raw["signal"])))
+    hashes = raw["prompt_hashes"]
+    for prompt in wanted:
+        try:
+            current = prompt_hash(prompt)
+        except OSError:  # a way of asking this version does not know
+            return prompt
+        if not isinstance(hashes, dict) or hashes.get(prompt) != current:
+            return prompt
     return None
 
 
@@ -153,9 +173,20 @@ def _profile(path: Path, stamp: int, model: str, signal: str) -> Calibration:
         )
     try:
         fitted = combination_from(raw["sentences"])
+        statements = combination_from(raw["statements"]) if "statements" in raw else None
     except (KeyError, TypeError, ValueError) as exc:
         raise ConfigError(f"{path}: calibration profile malformed: {exc!r}") from None
-    return Calibration(fitted, describe(raw, path), path)
+    return Calibration(fitted, describe(raw, path), path, statements)
+
+
+def statement_combination(settings: Settings, mode: str) -> Combination:
+    """The statement checker's weights when the configured model is asked in ``mode``: its
+    profile's, where the profile was fitted on statements asked that way, else the shipped
+    ones (faithfulness.json; a batch run checks its summary without the model, "off")."""
+    profiled = sentence_calibration(settings).statements
+    if profiled is not None and mode == settings.model_signal() != "off":
+        return profiled
+    return load_combination(STATEMENTS[0])
 
 
 def calibration_note(
@@ -185,7 +216,8 @@ def calibration_warnings(
     """The note for a report's warnings, where the model's answers were read (``answered``)
     through the shipped ``fitted`` combination (none when a profile read them); said once on
     stderr too."""
-    if fitted == SENTENCES and sentence_calibration(settings).path is not None:
+    calibrated = sentence_calibration(settings)
+    if calibrated.path is not None and (fitted == SENTENCES or calibrated.statements is not None):
         return []
     note = calibration_note(
         settings.model, custom_weights=settings.serves_other_weights, signal=signal, fitted=fitted

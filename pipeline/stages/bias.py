@@ -25,6 +25,7 @@ from pipeline.signals.rewording import (
 )
 from pipeline.signals.slant import SLANT_ORDER, slant, slanted
 from pipeline.signals.sourcing import OneSided, one_sided
+from pipeline.signals.subjectivity import Combination
 from pipeline.stages import StructuredLLM, call_stage
 from pipeline.stages.verify import check_statements
 from pipeline.text.sentences import Segment
@@ -109,12 +110,20 @@ def headline_clauses(title: str) -> list[str]:
 
 
 async def check_headline(
-    article: Article, index: SentenceIndex, *, llm: StructuredLLM, mode: str
+    article: Article,
+    index: SentenceIndex,
+    *,
+    llm: StructuredLLM,
+    mode: str,
+    calibrated: Combination | None = None,
 ) -> tuple[list[HeadlineClaim], StageMetrics]:
     """Each of the headline's assertions checked against the body like any statement
-    (pipeline.stages.verify): the sentence that reports it, or None."""
+    (pipeline.stages.verify): the sentence that reports it, or None. ``calibrated``: the
+    statement checker's weights (default the shipped ones)."""
     clauses = headline_clauses(article.title or "")
-    checks, metrics = await check_statements(clauses, index, article.body, llm=llm, mode=mode)
+    checks, metrics = await check_statements(
+        clauses, index, article.body, llm=llm, mode=mode, calibrated=calibrated
+    )
     claims = []
     for clause, check in zip(clauses, checks, strict=True):
         reported = check.verdict is Support.supported and bool(check.evidence)

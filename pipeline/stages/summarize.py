@@ -9,6 +9,7 @@ import re
 from collections.abc import Sequence
 
 from pipeline.signals.citations import SentenceIndex, repoint_all
+from pipeline.signals.subjectivity import Combination
 from pipeline.stages import StructuredLLM, call_stage
 from pipeline.stages.verify import check_statements
 from pipeline.text.chunking import merge_metrics
@@ -109,10 +110,12 @@ async def ground_summary(
     llm: StructuredLLM,
     index: SentenceIndex,
     mode: str,
+    calibrated: Combination | None = None,
 ) -> tuple[Summary, StageMetrics]:
     """Check every point against the sentences it cites (and those that match it best); a
     point that fails is written again once from its sentences and checked again, then kept
-    or dropped. The report keeps the first wording and the dropped points."""
+    or dropped. The report keeps the first wording and the dropped points. ``calibrated``:
+    the statement checker's weights (default the shipped ones)."""
     labels = {s.id: s.label for s in sentences}
     body = article.body
     bullets = summary.bullets
@@ -123,6 +126,7 @@ async def ground_summary(
         llm=llm,
         mode=mode,
         cited=[b.sentences for b in bullets],
+        calibrated=calibrated,
     )
     bullets = [_checked(b, c, labels) for b, c in zip(bullets, checks, strict=True)]
     failing = [n for n, b in enumerate(bullets) if _failed(b, labels)]
@@ -130,7 +134,13 @@ async def ground_summary(
     rewritten: dict[int, SummaryBullet] = {}
     if failing and mode == "logprobs":  # without per-point questions, no rewrite call either
         rewritten, more = await _rewrite(
-            article, index, [(n, bullets[n]) for n in failing], llm=llm, mode=mode, labels=labels
+            article,
+            index,
+            [(n, bullets[n]) for n in failing],
+            llm=llm,
+            mode=mode,
+            labels=labels,
+            calibrated=calibrated,
         )
         spent += more
     kept, dropped = [], []
@@ -162,6 +172,7 @@ async def _rewrite(
     llm: StructuredLLM,
     mode: str,
     labels: dict[int, SentenceLabel],
+    calibrated: Combination | None = None,
 ) -> tuple[dict[int, SummaryBullet], list[StageMetrics]]:
     """One call writes the failing points again from their sentences; each is checked again."""
     shown = sorted({i for _, b in failing for i in b.sentences})
@@ -182,6 +193,7 @@ async def _rewrite(
         llm=llm,
         mode=mode,
         cited=[failing[k - 1][1].sentences for k in order],
+        calibrated=calibrated,
     )
     out = {}
     for k, check in zip(order, checks, strict=True):

@@ -24,7 +24,7 @@ import numpy as np
 from pipeline.model.prompts import prompt_hash, render_messages, schema_guide
 from pipeline.signals.alignment import FEATURE_NAMES, alignment_signals, explain, feature_vector
 from pipeline.signals.citations import SentenceIndex
-from pipeline.signals.subjectivity import PROBABILITY_FLOOR, LogisticModel, load_combination
+from pipeline.signals.subjectivity import PROBABILITY_FLOOR, Combination, load_combination
 from pipeline.stages import StructuredLLM
 from pipeline.text.chunking import merge_metrics
 from schemas.report import StageMetrics
@@ -103,19 +103,17 @@ def restates(values: Mapping[str, float]) -> bool:
     )
 
 
-def combination() -> tuple[LogisticModel, LogisticModel]:
-    """The fitted faithfulness combination: with the model's answer, and without."""
-    fitted = load_combination("faithfulness.json")
-    return fitted.with_model, fitted.without_model
-
-
 def judge(
-    statement: str, evidence: Evidence, document: str, model: Mapping[str, float] | None
+    statement: str,
+    evidence: Evidence,
+    document: str,
+    model: Mapping[str, float] | None,
+    calibrated: Combination | None = None,
 ) -> StatementCheck:
-    """One statement's verdict from its signals."""
+    """One statement's verdict from its signals, through ``calibrated`` (a calibration
+    profile's weights; default the shipped ones, faithfulness.json)."""
     values = features(statement, evidence, document, model)
-    with_model, without = combination()
-    fitted = with_model if model is not None else without
+    fitted = (calibrated or load_combination("faithfulness.json")).pick(model is not None)
     probability = fitted.probability(values)
     near = alignment_signals(statement, " ".join(evidence.texts))
     restated = restates(values)
@@ -179,9 +177,11 @@ async def check_statements(
     llm: StructuredLLM,
     mode: str,
     cited: Sequence[Sequence[int]] | None = None,
+    calibrated: Combination | None = None,
 ) -> tuple[list[StatementCheck], StageMetrics]:
     """Every statement checked against the article whose sentences ``index`` holds; ``mode``
-    is how the model is asked (logprobs, batch, off)."""
+    is how the model is asked (logprobs, batch, off); ``calibrated``: the weights its answers
+    are read through (pipeline.signals.calibration.statement_combination; default shipped)."""
     from pipeline.signals.embeddings import embedded_model
 
     vectors = embedded_model().embed(list(statements))
@@ -194,7 +194,8 @@ async def check_statements(
     elif statements and mode == "batch":
         models, spent = await _judge_all(statements, evidence, llm)
     checks = [
-        judge(s, e, document, m) for s, e, m in zip(statements, evidence, models, strict=True)
+        judge(s, e, document, m, calibrated)
+        for s, e, m in zip(statements, evidence, models, strict=True)
     ]
     metrics = merge_metrics("verify", spent) if spent else StageMetrics(stage="verify")
     metrics.prompt_hash = prompt_hash("verify" if mode == "logprobs" else "verify_all")
