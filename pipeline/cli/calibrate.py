@@ -25,6 +25,7 @@ from pipeline.evaluation.calibrate import (
     write_profile,
 )
 from pipeline.run import open_llm
+from pipeline.signals.calibration import shipped
 
 
 def calibrate(
@@ -48,9 +49,11 @@ def calibrate(
         bool,
         typer.Option(
             help="also fit the statement checker of verify and the summary check, on the "
-            "shipped SummEdits news summaries and yours"
+            "shipped SummEdits news summaries and yours (off by default: weights fitted on "
+            "them help edited and abstractive statements and hurt near-extractive ones, "
+            "docs/measurements.md)"
         ),
-    ] = True,
+    ] = False,
     statement_files: Annotated[
         list[Path] | None,
         typer.Option(
@@ -75,15 +78,17 @@ def calibrate(
     model: ModelOpt = None,
     api_base: ApiBaseOpt = None,
 ) -> None:
-    """Fit how the sentence labels and the statement checker read the configured model's
-    answers, and write a profile the pipeline loads for that model from then on.
+    """Fit how the sentence labels (and, with --statements, the statement checker) read the
+    configured model's answers, and write a profile the pipeline loads for that model from
+    then on.
 
     The model is asked the question the pipeline asks about each own-voice sentence (from
     log-probabilities, or the batch form where the config's judgments.model_signal is batch) on
-    the shipped NewsSD-ENG rows and yours, and the question `verify` asks about a statement
-    on the shipped SummEdits news summaries and yours; answers are cached as they arrive, so
-    rerunning the same command resumes. Prints the profile's out-of-fold figures against the
-    shipped weights' on the same rows, and both on the NewsSD-ENG test split.
+    the shipped NewsSD-ENG rows and yours, and with --statements the question `verify` asks
+    about a statement on the shipped SummEdits news summaries and yours; answers are cached as
+    they arrive, so rerunning the same command resumes. Prints the profile's out-of-fold
+    figures against the shipped weights' on the same rows, and both on the NewsSD-ENG test
+    split.
     """
     if list_:
         typer.echo(list_profiles(), nl=False)
@@ -95,6 +100,17 @@ def calibrate(
             raise ConfigError(
                 'model_signal = "off": the model is not asked about sentences, so there is '
                 "nothing to calibrate"
+            )
+        fitted_on = shipped().combination.meta.get("model")
+        if (
+            signal == "logprobs"
+            and settings.model == fitted_on
+            and not settings.serves_other_weights
+        ):
+            err(
+                "newsaudit: calibrate: note: the shipped weights were fitted on this model's "
+                "answers; a profile of its own differs from them by the noise of the fit "
+                "(docs/measurements.md)"
             )
         chosen = calibration_data(data or [], limit=limit, test=test)
         rows, cache = chosen.asked(), answers_file(settings.model, signal)
