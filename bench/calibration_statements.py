@@ -25,21 +25,11 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from pipeline.evaluation.calibrate import statement_scores  # noqa: E402
 from pipeline.evaluation.metrics import summarize  # noqa: E402
-from pipeline.signals.subjectivity import Combination, combination_from, load_combination  # noqa: E402
-from pipeline.stages.verify import features, restates  # noqa: E402
+from pipeline.signals.subjectivity import combination_from, load_combination  # noqa: E402
+from pipeline.stages.verify import features  # noqa: E402
 from train.faithfulness import _read, all_evidence, load_rows  # noqa: E402
-
-
-def scores(values: list[dict[str, float]], answered: list[bool], fitted: Combination) -> np.ndarray:
-    """P(supported) as verify reads it, centred on the combination's own threshold."""
-    from pipeline.signals.subjectivity import centred
-
-    out = []
-    for v, has in zip(values, answered, strict=True):
-        variant = fitted.pick(has)
-        out.append(1.0 if restates(v) else centred(variant.probability(v), variant.threshold))
-    return np.array(out)
 
 
 def main() -> None:
@@ -73,7 +63,7 @@ def main() -> None:
         ("XSumFaith", sets == "xsumfaith"),
     ):
         for name, fitted in read_by.items():
-            s = scores(values, answered, fitted)
+            s = statement_scores(values, answered, fitted)
             summary = summarize("faithfulness", y[mask], s[mask], 0.5)
             cells = [
                 " ".join(e.render())

@@ -25,7 +25,7 @@ from pipeline.evaluation.calibrate import (
     write_profile,
 )
 from pipeline.run import open_llm
-from pipeline.signals.calibration import shipped
+from pipeline.signals.calibration import calibration_note
 
 
 def calibrate(
@@ -101,12 +101,8 @@ def calibrate(
                 'model_signal = "off": the model is not asked about sentences, so there is '
                 "nothing to calibrate"
             )
-        fitted_on = shipped().combination.meta.get("model")
-        if (
-            signal == "logprobs"
-            and settings.model == fitted_on
-            and not settings.serves_other_weights
-        ):
+        custom = settings.serves_other_weights
+        if calibration_note(settings.model, custom_weights=custom, signal=signal) is None:
             err(
                 "newsaudit: calibrate: note: the shipped weights were fitted on this model's "
                 "answers; a profile of its own differs from them by the noise of the fit "

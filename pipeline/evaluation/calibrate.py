@@ -18,13 +18,13 @@ from __future__ import annotations
 import hashlib
 import json
 import random
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib.resources import files
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, Generic, TextIO
 
 import numpy as np
 
@@ -46,7 +46,7 @@ from pipeline.evaluation.fitting import (
     weights,
 )
 from pipeline.evaluation.metrics import Estimate, summarize
-from pipeline.evaluation.rows import BiasRow, FaithfulnessRow, read_rows, read_typed
+from pipeline.evaluation.rows import BiasRow, FaithfulnessRow, R, read_rows, read_typed
 from pipeline.model.prompts import prompt_hash, render_messages
 from pipeline.model.ratelimit import estimate_message_tokens
 from pipeline.signals.attribution import attribute
@@ -66,6 +66,7 @@ from pipeline.signals.citations import SentenceIndex
 from pipeline.signals.embeddings import embedded_model
 from pipeline.signals.subjectivity import (
     MODEL_FEATURES,
+    Combination,
     centred,
     classifier,
     embed_and_classify,
@@ -164,6 +165,51 @@ def cached_answers(path: Path, prompt: str) -> Answers:
     return out
 
 
+class AnswerCache(Generic[R]):
+    """The answers to one prompt kept in a JSONL file, each line keyed by the row's id and a
+    hash of what was asked about it (``key``), so a changed row or prompt is asked again."""
+
+    def __init__(self, path: Path, prompt: str, key: Callable[[R], str]) -> None:
+        self.path, self.prompt, self.key = path, prompt_hash(prompt), key
+        self.known = cached_answers(path, self.prompt)
+
+    def _slot(self, row: R) -> str:
+        return f"{row.id}\0{self.key(row)}"
+
+    def missing(self, rows: Sequence[R]) -> list[R]:
+        """The rows without a cached answer, in order."""
+        return [r for r in rows if self._slot(r) not in self.known]
+
+    def add(self, out: TextIO, row: R, probs: dict[str, float] | None) -> None:
+        """One answer, written as a line of ``out`` (the file opened by ``appending``)."""
+        record = {"id": row.id, "sha": self.key(row), "prompt": self.prompt, "probs": probs}
+        out.write(json.dumps(record) + "\n")
+        self.known[self._slot(row)] = probs
+
+    def of(self, rows: Sequence[R]) -> Answers:
+        """Each row's answer by id (None where it has none)."""
+        return {r.id: self.known.get(self._slot(r)) for r in rows}
+
+    @contextmanager
+    def appending(self) -> Iterator[TextIO]:
+        """The file opened for appending; a line cut short by a killed run is ended first, so
+        the next line stands alone (the torn one is skipped when read)."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        cache = self.path
+        torn = cache.exists() and cache.stat().st_size and not cache.read_bytes().endswith(b"\n")
+        with cache.open("a", encoding="utf-8") as out:
+            if torn:
+                out.write("\n")
+            yield out
+
+
+def _no_logprobs(llm: Any) -> ConfigError:
+    return ConfigError(
+        f"{llm.model} returned no log-probabilities: calibrate the form it can answer, with "
+        '[judgments] model_signal = "batch"'
+    )
+
+
 def estimate_cost(rows: Sequence[BiasRow], signal: str, price: tuple[float, float] | None) -> str:
     """What asking ``rows`` will cost, in requests, tokens and (with a known price) dollars."""
     prompt = sum(
@@ -197,18 +243,6 @@ def estimate_statement_cost(
     return _cost(calls, prompt, len(rows), signal, price)
 
 
-@contextmanager
-def _appending(cache: Path) -> Iterator[TextIO]:
-    """The answers cache opened for appending; a line cut short by a killed run is ended
-    first, so the next line stands alone (the torn one is skipped when read)."""
-    cache.parent.mkdir(parents=True, exist_ok=True)
-    torn = cache.exists() and cache.stat().st_size and not cache.read_bytes().endswith(b"\n")
-    with cache.open("a", encoding="utf-8") as out:
-        if torn:
-            out.write("\n")
-        yield out
-
-
 def _one(row: BiasRow) -> Article:
     return Article(id=row.id, paragraphs=[row.text])
 
@@ -226,11 +260,10 @@ async def ask(
     ``cache`` or asked now and appended to it line by line. A row whose call fails is left
     unanswered (asked again on the next run); a provider without log-probabilities stops the
     run with a ConfigError that says to calibrate the batch form."""
-    prompt = prompt_hash(PROMPT_OF[signal])
-    known = cached_answers(cache, prompt)
-    todo = [r for r in rows if f"{r.id}\0{_key(r)}" not in known]
+    answers = AnswerCache(cache, PROMPT_OF[signal], _key)
+    todo = answers.missing(rows)
     cached, failed = len(rows) - len(todo), 0
-    with _appending(cache) as out:
+    with answers.appending() as out:
         for done, row in enumerate(todo, start=1):
             shown = whole(row.text)
             try:
@@ -243,20 +276,14 @@ async def ask(
                     log(f"{row.id}: no answer ({exc}); asked again on the next run")
                 continue
             if NO_LOGPROBS in metrics.warnings:
-                raise ConfigError(
-                    f"{llm.model} returned no log-probabilities: calibrate the form it can "
-                    'answer, with [judgments] model_signal = "batch"'
-                )
-            probs = kinds.get(shown[0].id)
-            record = {"id": row.id, "sha": _key(row), "prompt": prompt, "probs": probs}
-            out.write(json.dumps(record) + "\n")
+                raise _no_logprobs(llm)
+            answers.add(out, row, kinds.get(shown[0].id))
             out.flush()
-            known[f"{row.id}\0{_key(row)}"] = probs
             if progress is not None:
                 progress(done, cached, len(rows))
     if failed and log is not None:
         log(f"{failed} rows unanswered: rerun the same command to ask them again")
-    return {r.id: known.get(f"{r.id}\0{_key(r)}") for r in rows}
+    return answers.of(rows)
 
 
 # Fitting and figures --------------------------------------------------------------------------
@@ -371,20 +398,16 @@ def render_profile(profile: dict[str, Any], path: Path) -> str:
         "| rows | weights | n | macro-F1 [95%] | balanced accuracy [95%] | AUC [95%] |",
         "|---|---|---|---|---|---|",
     ]
-    named = [
-        ("fitted rows, out-of-fold", "this profile", "out_of_fold"),
-        ("fitted rows", "shipped", "shipped_same_rows"),
-        ("NewsSD-ENG test", "this profile", "test"),
-        ("NewsSD-ENG test", "shipped", "test_shipped"),
-    ]
     t = profile.get("statements", {})
-    if t:
-        named += [
-            ("statements, out-of-fold by document", "this profile", "out_of_fold"),
-            ("statements", "shipped", "shipped_same_rows"),
-        ]
-    for rows, read_by, key in named:
-        f = (t if rows.startswith("statements") else s).get(key)
+    named = [
+        ("fitted rows, out-of-fold", "this profile", s.get("out_of_fold")),
+        ("fitted rows", "shipped", s.get("shipped_same_rows")),
+        ("NewsSD-ENG test", "this profile", s.get("test")),
+        ("NewsSD-ENG test", "shipped", s.get("test_shipped")),
+        ("statements, out-of-fold by document", "this profile", t.get("out_of_fold")),
+        ("statements", "shipped", t.get("shipped_same_rows")),
+    ]
+    for rows, read_by, f in named:
         if f is not None:
             lines.append(
                 f"| {rows} | {read_by} | {f['n']} | {_cell(f['macro_f1'])} | "
@@ -527,9 +550,8 @@ async def ask_statements(
     """Every statement's answer, from ``cache`` or asked now the way `verify` asks (the
     one-letter question per statement, or one batch call for up to eight statements of one
     document), appended to ``cache`` after each call; as ``ask`` does for sentences."""
-    prompt = prompt_hash(STATEMENT_PROMPT_OF[signal])
-    known = cached_answers(cache, prompt)
-    todo = [r for r in rows if f"{r.id}\0{_statement_key(r)}" not in known]
+    answers = AnswerCache(cache, STATEMENT_PROMPT_OF[signal], _statement_key)
+    todo = answers.missing(rows)
     by_document: dict[str, list[FaithfulnessRow]] = {}
     for row in todo:
         by_document.setdefault(row.document, []).append(row)
@@ -540,7 +562,7 @@ async def ask_statements(
     ]
     cached, done, failed = len(rows) - len(todo), 0, 0
     indexes = _indexes(todo)
-    with _appending(cache) as out:
+    with answers.appending() as out:
         for call in calls:
             index, body = indexes[call[0].document]
             try:
@@ -553,37 +575,27 @@ async def ask_statements(
                     log(f"{call[0].id} and the rest of its call: no answer ({exc})")
                 continue
             if signal == "logprobs" and all(c.model is None for c in checks):
-                raise ConfigError(
-                    f"{llm.model} returned no log-probabilities: calibrate the form it can "
-                    'answer, with [judgments] model_signal = "batch"'
-                )
+                raise _no_logprobs(llm)
             for row, check in zip(call, checks, strict=True):
-                record = {
-                    "id": row.id,
-                    "sha": _statement_key(row),
-                    "prompt": prompt,
-                    "probs": check.model,
-                }
-                out.write(json.dumps(record) + "\n")
-                known[f"{row.id}\0{_statement_key(row)}"] = check.model
+                answers.add(out, row, check.model)
             out.flush()
             done += len(call)
             if progress is not None:
                 progress(done, cached, len(rows))
     if failed and log is not None:
         log(f"{failed} statements unanswered: rerun the same command to ask them again")
-    return {r.id: known.get(f"{r.id}\0{_statement_key(r)}") for r in rows}
+    return answers.of(rows)
 
 
-def _statement_scores(
-    values: list[dict[str, float]], answered: np.ndarray, restated: np.ndarray, fitted: Any
+def statement_scores(
+    values: Sequence[Mapping[str, float]], answered: Sequence[bool], fitted: Combination
 ) -> np.ndarray:
     """Scores as `verify` gives them through a combination: the variant for the signals at
     hand, its threshold at 0.5, a near-verbatim restatement supported."""
     out = []
-    for v, has_model, same in zip(values, answered, restated, strict=True):
+    for v, has_model in zip(values, answered, strict=True):
         variant = fitted.pick(bool(has_model))
-        out.append(1.0 if same else centred(variant.probability(v), variant.threshold))
+        out.append(1.0 if restates(v) else centred(variant.probability(v), variant.threshold))
     return np.array(out)
 
 
@@ -624,7 +636,7 @@ def fit_statements(data: StatementData, answers: Answers, *, signal: str) -> dic
     oof = np.where(restated, 1.0, oof)
     out["out_of_fold"] = _figures(y, oof)
     out["shipped_same_rows"] = _figures(
-        y, _statement_scores(values, answered, restated, shipped_weights)
+        y, statement_scores(values, answered.tolist(), shipped_weights)
     )
     out["restated"] = int(restated.sum())
     return out

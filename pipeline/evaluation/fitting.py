@@ -57,6 +57,11 @@ def needs_sklearn() -> Any:
         ) from None
 
 
+def _combination_model(sklearn: Any) -> Any:
+    """The (unfitted) logistic regression of a sentence combination's variant."""
+    return sklearn.linear_model.LogisticRegression(C=1.0, class_weight="balanced", max_iter=5000)
+
+
 def best_threshold(labels: np.ndarray, scores: np.ndarray) -> float:
     """The threshold with the best macro-F1 (ties: the one nearest 0.5)."""
     grid = np.round(np.arange(0.2, 0.801, 0.01), 2)
@@ -131,12 +136,11 @@ def fit(
     """A logistic regression over the named signals, its threshold chosen by ``choose``
     (default: best macro-F1) from out-of-fold scores."""
     sklearn = needs_sklearn()
-    LogisticRegression = sklearn.linear_model.LogisticRegression
     StratifiedKFold = sklearn.model_selection.StratifiedKFold
     cross_val_predict = sklearn.model_selection.cross_val_predict
 
     x = feature_rows(rows, names)
-    model = LogisticRegression(C=1.0, class_weight="balanced", max_iter=5000)
+    model = _combination_model(sklearn)
     folds = StratifiedKFold(5, shuffle=True, random_state=SEED)
     oof = cross_val_predict(model, x, y, cv=folds, method="predict_proba")[:, 1]
     model.fit(x, y)
@@ -200,9 +204,7 @@ def out_of_fold_production(rows: list[Any], y: np.ndarray, fitted: dict[str, Any
             ("without_model", train),
         ):
             chosen = fitted[variant]
-            model = sklearn.linear_model.LogisticRegression(
-                C=1.0, class_weight="balanced", max_iter=5000
-            )
+            model = _combination_model(sklearn)
             model.fit(feature_rows([rows[i][0] for i in index], chosen["features"]), y[index])
             part[variant] = chosen | {
                 "coef": [float(c) for c in model.coef_[0]],
