@@ -346,6 +346,11 @@ _ALIASES: tuple[tuple[str, ...], ...] = (
 )
 
 
+def aliased(word: str, evidence: str) -> bool:
+    """True when ``evidence`` writes ``word`` another way ("U.S." as "United States")."""
+    return _alias_found(word_key(word), _analyse(evidence))
+
+
 def _alias_found(name: str, ev: _Evidence) -> bool:
     groups = [g for g in _ALIASES if name in g]
     return any(f" {alias} " in ev.joined for g in groups for alias in g if alias != name)

@@ -10,7 +10,8 @@ XSumFaith (train/faithfulness.py, pipeline/data/faithfulness.json) combines them
 P(supported). A statement that restates one evidence sentence nearly word for word, every
 number, date and name in place and the same negation, is supported by construction. Below
 the threshold a statement is *contradicted* when the model or the negation check says so,
-else *not supported*.
+else *not supported*, and its problems name what the whole article lacks and the part of the
+statement that failed (pipeline.signals.statement_parts).
 """
 
 from __future__ import annotations
@@ -22,8 +23,15 @@ from dataclasses import dataclass
 import numpy as np
 
 from pipeline.model.prompts import prompt_hash, render_messages, schema_guide
-from pipeline.signals.alignment import FEATURE_NAMES, alignment_signals, explain, feature_vector
+from pipeline.signals.alignment import (
+    FEATURE_NAMES,
+    AlignmentSignals,
+    alignment_signals,
+    explain,
+    feature_vector,
+)
 from pipeline.signals.citations import SentenceIndex
+from pipeline.signals.statement_parts import explain_parts
 from pipeline.signals.subjectivity import PROBABILITY_FLOOR, Combination, load_combination
 from pipeline.stages import StructuredLLM
 from pipeline.text.chunking import merge_metrics
@@ -130,10 +138,29 @@ def judge(
         threshold=fitted.threshold,
         evidence=evidence.ids,
         evidence_text=evidence.texts,
-        problems=explain(near),
+        problems=problems(statement, evidence, document, near, verdict),
         model={k: round(v, 4) for k, v in model.items()} if model else None,
         restated=restated,
     )
+
+
+def problems(
+    statement: str,
+    evidence: Evidence,
+    document: str,
+    near: AlignmentSignals,
+    verdict: Support,
+) -> list[str]:
+    """What the alignment checks found; for a statement not supported, first what the whole
+    article lacks and the part that failed (pipeline.signals.statement_parts), without
+    saying twice that a specific is missing."""
+    found = explain(near)
+    if verdict is Support.supported:
+        return found
+    said = explain_parts(statement, document, list(zip(evidence.ids, evidence.texts, strict=True)))
+    specifics = (*near.numbers_missing, *near.dates_missing, *near.names_missing)
+    absent = [x for x in specifics if f"'{x}' is not in the article" in said]
+    return said + [p for p in found if not any(p.endswith(f" {x}") for x in absent)]
 
 
 async def _probe_each(
