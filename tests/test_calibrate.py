@@ -10,6 +10,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from typer.testing import CliRunner
 
@@ -27,6 +28,7 @@ from pipeline.evaluation.calibrate import (
     statement_data,
     write_profile,
 )
+from pipeline.evaluation.metrics import roc_auc
 from pipeline.evaluation.rows import BiasRow, FaithfulnessRow
 from pipeline.model.prompts import prompt_hash
 from pipeline.run import open_llm
@@ -390,3 +392,25 @@ def test_the_statement_fit_reads_the_models_answers_and_loads_for_verify(
     write_profile(profile | {"prompt_hashes": profile["prompt_hashes"] | {"verify": "0" * 64}})
     with pytest.raises(ConfigError, match=r"prompts/verify\.j2: recalibrate"):
         sentence_calibration(settings)
+
+
+def test_the_left_out_protocol_scores_no_set_with_weights_or_a_threshold_that_saw_it() -> None:
+    """Each set's scores and thresholds stay the same whatever that set's own labels are."""
+    from pipeline.evaluation.fitting import left_out
+
+    rng = np.random.default_rng(0)
+    sets = np.repeat(np.array(["a", "b", "c"]), 60)
+    y = rng.random(180) < 0.5
+    x = np.column_stack([y + rng.normal(0, 0.5, 180), rng.normal(0, 1, 180)])
+    groups = np.array([f"d{i // 3}" for i in range(180)])
+    marker = rng.random(180)
+    scores, thresholds = left_out(x, y, sets, groups, marker)
+    flipped = y.copy()
+    flipped[sets == "b"] = ~flipped[sets == "b"]  # set b's labels, and only them, changed
+    again, again_thresholds = left_out(x, flipped, sets, groups, marker)
+    held = sets == "b"
+    assert np.allclose(scores[held], again[held]) and np.allclose(
+        thresholds[held], again_thresholds[held]
+    )
+    assert not np.allclose(scores[~held], again[~held])  # the other sets did learn from b
+    assert roc_auc(y[held], scores[held]) > 0.7  # and the signal carries over to b

@@ -273,3 +273,65 @@ def exported(scaler: Any, model: Any, names: tuple[str, ...], threshold: float) 
         "intercept": round(float(intercept), 6),
         "threshold": threshold,
     }
+
+
+SLOPES = np.round(np.arange(-0.6, 0.601, 0.05), 2)
+
+
+def mean_balanced_accuracy(
+    y: np.ndarray, scores: np.ndarray, thresholds: np.ndarray | float, sets: np.ndarray
+) -> float:
+    """Balanced accuracy per set, averaged: each set weighs the same whatever its size."""
+    called = scores >= thresholds
+    return float(np.mean([balanced_accuracy(y[sets == s], called[sets == s]) for s in set(sets)]))
+
+
+def conditioned_threshold(
+    y: np.ndarray,
+    scores: np.ndarray,
+    sets: np.ndarray,
+    marker: np.ndarray | None,
+) -> tuple[float, float]:
+    """The threshold ``t0 + t1 * marker`` (``t1`` = 0 without a marker: one threshold) with
+    the best mean balanced accuracy over the sets (ties: the flattest, then nearest 0.5)."""
+    slopes = SLOPES if marker is not None else np.array([0.0])
+    a = marker if marker is not None else np.zeros(len(y))
+    best = max(
+        ((float(t0), float(t1)) for t1 in slopes for t0 in GRID),
+        key=lambda t: (
+            round(mean_balanced_accuracy(y, scores, t[0] + t[1] * a, sets), 6),
+            -abs(t[1]),
+            -abs(t[0] - 0.5),
+        ),
+    )
+    return best
+
+
+def left_out(
+    x: np.ndarray,
+    y: np.ndarray,
+    sets: np.ndarray,
+    groups: np.ndarray,
+    marker: np.ndarray | None = None,
+    restated: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each set's scores and thresholds from a combination fitted without it: the weights on
+    the other sets, the threshold (``conditioned_threshold``) on those sets' out-of-fold
+    scores (folds grouped by ``groups``, a document per row). No row is scored by weights or a
+    threshold that saw its set. ``restated`` rows score 1 (supported by construction, as
+    verify's judge() has it), in the threshold's choice too."""
+    fixed = np.zeros(len(y), bool) if restated is None else restated
+    strata = np.array([f"{s}:{label}" for s, label in zip(sets, y, strict=True)])
+    scores, thresholds = np.zeros(len(y)), np.zeros(len(y))
+    for name in sorted(set(sets)):
+        train, held = sets != name, sets == name
+        oof = statement_out_of_fold(x[train], y[train], strata[train], groups[train])
+        oof = np.where(fixed[train], 1.0, oof)
+        a = None if marker is None else marker[train]
+        t0, t1 = conditioned_threshold(y[train], oof, sets[train], a)
+        scaler, model = statement_fit(x[train], y[train], weights(strata[train]))
+        scores[held] = np.where(
+            fixed[held], 1.0, model.predict_proba(scaler.transform(x[held]))[:, 1]
+        )
+        thresholds[held] = t0 + t1 * (0.0 if marker is None else marker[held])
+    return scores, thresholds

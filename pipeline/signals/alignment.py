@@ -142,6 +142,24 @@ def alignment_signals(statement: str, evidence: str) -> AlignmentSignals:
     )
 
 
+def novel_bigram_share(statement: str, evidence: str) -> float:
+    """How abstractive the statement is: the share of its word pairs (stemmed, in order) that
+    the evidence never writes (0 copies it, 1 writes it all in its own words)."""
+    words = [t.stem for t in tokenize(fold(statement))]
+    pairs = list(pairwise(words))
+    if not pairs:
+        return 0.0
+    known = _bigrams(evidence)
+    return sum(p not in known for p in pairs) / len(pairs)
+
+
+@lru_cache(maxsize=64)
+def _bigrams(evidence: str) -> frozenset[tuple[str, str]]:
+    return frozenset(
+        pair for s in _analyse(evidence).sentences for pair in pairwise(t.stem for t in s)
+    )
+
+
 def feature_vector(signals: AlignmentSignals) -> list[float]:
     """The signals as floats in `FEATURE_NAMES` order (higher = less supported)."""
     s = signals

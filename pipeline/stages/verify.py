@@ -29,6 +29,7 @@ from pipeline.signals.alignment import (
     alignment_signals,
     explain,
     feature_vector,
+    novel_bigram_share,
 )
 from pipeline.signals.citations import SentenceIndex
 from pipeline.signals.statement_parts import explain_parts
@@ -95,6 +96,7 @@ def features(
     values |= {f"doc_{n}": whole[FEATURE_NAMES.index(n)] for n in DOCUMENT_FEATURES}
     top = sorted(evidence.sims, reverse=True)[:TOP_K] or [0.0]
     values |= {"cos_max": top[0], "cos_mean": sum(top) / len(top)}
+    values["doc_novel_bigrams"] = novel_bigram_share(statement, document)
     if model is not None:
         values |= {
             f"model_{k}": math.log(max(model.get(k, 0.0), PROBABILITY_FLOOR)) for k in OPTIONS
