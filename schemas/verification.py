@@ -41,6 +41,11 @@ class StatementCheck(BaseModel):
         description="it restates one evidence sentence nearly word for word, every number, "
         "date and name in place: supported whatever the probability",
     )
+    unbacked: list[str] = Field(
+        default_factory=list,
+        description="numbers and dates it gives that the whole article never does: not "
+        "supported whatever the probability",
+    )
 
 
 class StatementJudgment(BaseModel):

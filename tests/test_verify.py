@@ -161,3 +161,43 @@ def test_verify_on_the_command_line(tmp_path: Path) -> None:
         assert nothing.exit_code == 2 and "--statements" in nothing.stderr
     # Bad inputs fail before any model call.
     assert sum(fake.requests.values()) == 5  # two statements, then two and the headline
+
+
+def test_a_number_or_date_the_whole_article_never_gives_is_not_supported_whatever_the_model() -> (
+    None
+):
+    """The unbacked rule: the model says yes, the combination agrees, but 2019 and 45 are in
+    no sentence of the article (in any format); 40 and March are, far from the evidence."""
+    statements = [
+        "Ruiz had warned that the cuts would close 45 hospitals in the north.",
+        "Ana Ruiz resigned on Monday in 2019, the government said.",
+        "Ruiz had warned that the cuts would close forty hospitals in the north.",
+    ]
+    settings = load_settings("/dev/null")
+    settings.judgments.model_signal = "logprobs"
+    agreeing = FakeLLM({}, probe=lambda _messages: _says("A"))
+    changed, dated, spelled = asyncio.run(
+        verify(_doc(), statements, llm=agreeing, settings=settings)
+    ).checks
+    assert changed.unbacked == ["45"] and changed.verdict is not Support.supported
+    assert dated.unbacked == ["2019"] and dated.verdict is not Support.supported
+    assert "'2019' is not in the article" in dated.problems
+    assert spelled.unbacked == [] and spelled.verdict is Support.supported
+
+
+def test_a_one_word_edit_of_a_sentence_is_not_a_restatement() -> None:
+    """Near-verbatim with a content word the evidence lacks ("rejected" for "approved") goes
+    to the combination, not the restatement rule; the same words reordered still restate."""
+    statements = [
+        "The budget was rejected in March by 181 votes to 169.",
+        "In March the budget was approved by 181 votes to 169.",
+    ]
+    settings = load_settings("/dev/null")
+    settings.judgments.model_signal = "logprobs"
+    doubting = FakeLLM({}, probe=lambda _messages: _says("C"))
+    edited, reordered = asyncio.run(
+        verify(_doc(), statements, llm=doubting, settings=settings)
+    ).checks
+    assert not edited.restated and edited.verdict is not Support.supported
+    assert "'rejected' is not supported" in edited.problems[0]
+    assert reordered.restated and reordered.verdict is Support.supported

@@ -53,8 +53,8 @@ from pipeline.stages.verify import (
     OPTIONS,
     Evidence,
     features,
-    restates,
     retrieve,
+    ruled,
 )
 from pipeline.text.sentences import segment
 from schemas.article import Article
@@ -166,25 +166,33 @@ def held_out(y: np.ndarray, scores: np.ndarray, sets: np.ndarray) -> dict[str, A
     return out
 
 
+def rule_scores(values: list[dict[str, float]]) -> np.ndarray:
+    """The score verify's rules fix per row (NaN where none): restated 1, unbacked 0."""
+    return np.array([np.nan if (r := ruled(v)) is None else r for v in values])
+
+
+def with_rules(scores: np.ndarray, fixed: np.ndarray) -> np.ndarray:
+    """The combination's scores with the rules' applied, as judge() applies them."""
+    return np.where(np.isnan(fixed), scores, fixed)
+
+
 MARKER = "doc_novel_bigrams"  # how abstractive a statement is, for the conditioned threshold
 
 
-def left_out_report(
-    values: list[dict[str, float]], rows: list[dict[str, Any]]
-) -> dict[str, Any]:
+def left_out_report(values: list[dict[str, float]], rows: list[dict[str, Any]]) -> dict[str, Any]:
     """Each set scored by a combination fitted and thresholded on the other three
     (pipeline.evaluation.fitting.left_out), per signal set and threshold rule: one threshold
     for every statement, or one that moves with how abstractive the statement is."""
     y = np.array([bool(r["label"]) for r in rows])
     sets = np.array([r["set"] for r in rows])
     groups = np.array([r["group"] for r in rows])
-    restated = np.array([restates(v) for v in values])
+    fixed = rule_scores(values)
     marker = np.array([v[MARKER] for v in values])
     out: dict[str, Any] = {"n": {name: int((sets == name).sum()) for name in LEFT_OUT_SETS}}
     for name, names in ABLATION.items():
         x = feature_rows(values, names)
         for rule, by in (("one threshold", None), (f"threshold by {MARKER}", marker)):
-            scores, thresholds = left_out(x, y, sets, groups, by, restated)
+            scores, thresholds = left_out(x, y, sets, groups, by, fixed)
             figures: dict[str, Any] = {}
             cnn = np.isin(sets, ("factcc", "summeval"))
             for part, mask in (
@@ -239,19 +247,23 @@ def main() -> None:
         "data": "FactCC, SummEval, XSumFaith (SummaC packaging)",
         "model": settings.model,
     }
-    # a near-verbatim restatement is supported whatever the combination says (as judge() does)
-    restated = np.array([restates(v) for v in values])
-    out["restated"] = {
+    # a near-verbatim restatement is supported, and a statement with a number or date the
+    # article never gives is not, whatever the combination says (as judge() has it)
+    fixed = rule_scores(values)
+    out["rules"] = {
         name: {
-            "rows": int((restated & (sets == name)).sum()),
-            "labelled_supported": int((restated & (sets == name) & y).sum()),
+            rule: {
+                "rows": int(((fixed == value) & (sets == name)).sum()),
+                "labelled_supported": int(((fixed == value) & (sets == name) & y).sum()),
+            }
+            for rule, value in (("restated", 1.0), ("unbacked", 0.0))
         }
         for name in SETS
     }
     out["ablation"] = {
         name: held_out(
             y,
-            np.where(restated, 1.0, statement_out_of_fold(feature_rows(values, names), y, strata)),
+            with_rules(statement_out_of_fold(feature_rows(values, names), y, strata), fixed),
             sets,
         )
         for name, names in ABLATION.items()
@@ -263,7 +275,7 @@ def main() -> None:
         out[variant] = exported(scaler, model, names, threshold) | {"n": len(y)}
     out["left_out"] = left_out_figures
     args.out.write_text(json.dumps(out, indent=2) + "\n", encoding="utf-8")
-    print(json.dumps({k: out[k] for k in ("restated", "ablation", "left_out")}, indent=2))
+    print(json.dumps({k: out[k] for k in ("rules", "ablation", "left_out")}, indent=2))
 
 
 if __name__ == "__main__":

@@ -74,7 +74,7 @@ from pipeline.signals.subjectivity import (
     load_combination,
 )
 from pipeline.stages.support import NO_LOGPROBS, model_kinds, needs_model, probe_messages
-from pipeline.stages.verify import Evidence, check_statements, features, restates, retrieve
+from pipeline.stages.verify import Evidence, check_statements, features, retrieve, ruled
 from pipeline.text.sentences import segment, whole
 from schemas.article import Article
 
@@ -591,11 +591,14 @@ def statement_scores(
     values: Sequence[Mapping[str, float]], answered: Sequence[bool], fitted: Combination
 ) -> np.ndarray:
     """Scores as `verify` gives them through a combination: the variant for the signals at
-    hand, its threshold at 0.5, a near-verbatim restatement supported."""
+    hand, its threshold at 0.5, the rules' scores where they apply (verify's ``ruled``)."""
     out = []
     for v, has_model in zip(values, answered, strict=True):
         variant = fitted.pick(bool(has_model))
-        out.append(1.0 if restates(v) else centred(variant.probability(v), variant.threshold))
+        fixed = ruled(v)
+        out.append(
+            fixed if fixed is not None else centred(variant.probability(v), variant.threshold)
+        )
     return np.array(out)
 
 
@@ -613,7 +616,7 @@ def fit_statements(data: StatementData, answers: Answers, *, signal: str) -> dic
     strata = np.array([f"{s}:{label}" for s, label in zip(data.sets, y, strict=True)])
     groups = np.array(data.groups)
     answered = np.array([answers.get(r.id) is not None for r in data.rows])
-    restated = np.array([restates(v) for v in values])
+    fixed = [ruled(v) for v in values]
     if answered.sum() < MIN_ANSWERED or len(set(y[answered].tolist())) < 2:
         raise InputError(
             f"only {int(answered.sum())} statements have the model's answer (at least "
@@ -633,10 +636,11 @@ def fit_statements(data: StatementData, answers: Answers, *, signal: str) -> dic
         for i, p in zip(rows, scores, strict=True):
             if variant == "with_model" or not answered[i]:  # as verify picks the variant
                 oof[i] = centred(float(p), threshold)
-    oof = np.where(restated, 1.0, oof)
+    oof = np.array([p if f is None else f for p, f in zip(oof, fixed, strict=True)])
     out["out_of_fold"] = _figures(y, oof)
     out["shipped_same_rows"] = _figures(
         y, statement_scores(values, answered.tolist(), shipped_weights)
     )
-    out["restated"] = int(restated.sum())
+    out["restated"] = sum(f == 1.0 for f in fixed)
+    out["unbacked"] = sum(f == 0.0 for f in fixed)
     return out

@@ -313,25 +313,24 @@ def left_out(
     sets: np.ndarray,
     groups: np.ndarray,
     marker: np.ndarray | None = None,
-    restated: np.ndarray | None = None,
+    ruled: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Each set's scores and thresholds from a combination fitted without it: the weights on
     the other sets, the threshold (``conditioned_threshold``) on those sets' out-of-fold
     scores (folds grouped by ``groups``, a document per row). No row is scored by weights or a
-    threshold that saw its set. ``restated`` rows score 1 (supported by construction, as
-    verify's judge() has it), in the threshold's choice too."""
-    fixed = np.zeros(len(y), bool) if restated is None else restated
+    threshold that saw its set. ``ruled``: the score a rule fixes per row (NaN where none, as
+    verify's ``ruled`` gives it), in the threshold's choice too."""
+    fixed = np.full(len(y), np.nan) if ruled is None else ruled
     strata = np.array([f"{s}:{label}" for s, label in zip(sets, y, strict=True)])
     scores, thresholds = np.zeros(len(y)), np.zeros(len(y))
     for name in sorted(set(sets)):
         train, held = sets != name, sets == name
         oof = statement_out_of_fold(x[train], y[train], strata[train], groups[train])
-        oof = np.where(fixed[train], 1.0, oof)
+        oof = np.where(np.isnan(fixed[train]), oof, fixed[train])
         a = None if marker is None else marker[train]
         t0, t1 = conditioned_threshold(y[train], oof, sets[train], a)
         scaler, model = statement_fit(x[train], y[train], weights(strata[train]))
-        scores[held] = np.where(
-            fixed[held], 1.0, model.predict_proba(scaler.transform(x[held]))[:, 1]
-        )
+        predicted = model.predict_proba(scaler.transform(x[held]))[:, 1]
+        scores[held] = np.where(np.isnan(fixed[held]), predicted, fixed[held])
         thresholds[held] = t0 + t1 * (0.0 if marker is None else marker[held])
     return scores, thresholds

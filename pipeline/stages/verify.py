@@ -7,8 +7,10 @@ probability that the sentences support it, contradict it or do not say it (one o
 question per statement, read from log-probabilities; providers without them judge all the
 statements in one structured call). A logistic regression fitted on FactCC, SummEval and
 XSumFaith (train/faithfulness.py, pipeline/data/faithfulness.json) combines them into
-P(supported). A statement that restates one evidence sentence nearly word for word, every
-number, date and name in place and the same negation, is supported by construction. Below
+P(supported). Two rules stand over it: a statement that restates one evidence sentence
+nearly word for word, every number, date and name in place, the same negation and no content
+word the evidence lacks, is supported by construction; one that gives a number or a date the
+whole article never gives (`unbacked`) is not supported, whatever its probability. Below
 the threshold a statement is *contradicted* when the model or the negation check says so,
 else *not supported*, and its problems name what the whole article lacks and the part of the
 statement that failed (pipeline.signals.statement_parts).
@@ -51,7 +53,7 @@ FEATURES = (
     *(f"doc_{n}" for n in DOCUMENT_FEATURES),
 )
 MODEL_FEATURES = tuple(f"model_{o}" for o in OPTIONS)
-RESTATED_GAP = 0.1  # at most this share of the statement's words missing from one sentence
+RESTATED_GAP = 0.1  # at most this share of the statement's content words missing from one sentence
 SPECIFIC_CHECKS = (
     "numbers_missing",
     "dates_missing",
@@ -104,12 +106,36 @@ def features(
     return values
 
 
+def unbacked(statement: str, document: str) -> tuple[str, ...]:
+    """The numbers and dates of the statement that the whole article never gives (in any
+    format alignment reads: "2.5 million" = "2,500,000", "20%" = "20 per cent"): a statement
+    that adds one is not supported, whatever the combination's probability."""
+    whole = alignment_signals(statement, document)
+    return (*whole.numbers_missing, *whole.dates_missing)
+
+
+def ruled(values: Mapping[str, float]) -> float | None:
+    """The probability the rules fix, whatever the combination says: 1 for a near-verbatim
+    restatement, 0 for a statement with a number or date the whole article never gives,
+    else None."""
+    if restates(values):
+        return 1.0
+    if values["doc_numbers_missing"] or values["doc_dates_missing"]:
+        return 0.0
+    return None
+
+
 def restates(values: Mapping[str, float]) -> bool:
     """The statement says (nearly word for word) what one evidence sentence says, with every
-    number, date and name found there, the same negation, and nothing moved from elsewhere:
-    supported by construction, whatever the combination's probability (fitted on paraphrases)."""
-    return values["ev_best_sentence_gap"] <= RESTATED_GAP and not any(
-        values[f"ev_{n}"] for n in SPECIFIC_CHECKS
+    number, date and name found there, the same negation, nothing moved from elsewhere, and
+    no content word the evidence lacks (a one-word edit, "beach" for "cliff", is not a
+    restatement): supported by construction, whatever the combination's probability (fitted
+    on paraphrases)."""
+    close = values["ev_best_sentence_gap"] <= RESTATED_GAP
+    return (
+        close
+        and values["ev_novel_content_ratio"] == 0
+        and not any(values[f"ev_{n}"] for n in SPECIFIC_CHECKS)
     )
 
 
@@ -127,7 +153,8 @@ def judge(
     probability = fitted.probability(values)
     near = alignment_signals(statement, " ".join(evidence.texts))
     restated = restates(values)
-    if probability >= fitted.threshold or restated:
+    absent = unbacked(statement, document)
+    if restated or (probability >= fitted.threshold and not absent):
         verdict = Support.supported
     elif near.negation_mismatch or (model is not None and model["B"] > model["C"]):
         verdict = Support.contradicted
@@ -143,6 +170,7 @@ def judge(
         problems=problems(statement, evidence, document, near, verdict),
         model={k: round(v, 4) for k, v in model.items()} if model else None,
         restated=restated,
+        unbacked=list(absent),
     )
 
 
