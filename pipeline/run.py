@@ -45,7 +45,16 @@ T = TypeVar("T")
 
 LLM_STAGES = ("summarize", "claims", "support", "summary_check", "bias")
 # The templates a report's calls can use (which ones depend on how the model is asked).
-PROMPTS = ("summarize", "claims", "sentence", "support", "verify", "verify_all", "rewrite", "bias")
+PROMPTS = (
+    "summarize",
+    "claims",
+    "sentence",
+    "support",
+    "verify_article",
+    "verify_all",
+    "rewrite",
+    "bias",
+)
 Progress = Callable[[str], None]
 
 

@@ -349,7 +349,7 @@ def test_statements_are_asked_as_verify_asks_them_and_cached(server: FakeServer)
         again = asyncio.run(ask_statements(STATEMENT_ROWS, llm, "logprobs", cache))
     assert again == answers and server.requests["probe"] == asked  # all from the cache
     lines = [json.loads(x) for x in cache.read_text().splitlines()]
-    assert {x["prompt"] for x in lines} == {prompt_hash("verify")}
+    assert {x["prompt"] for x in lines} == {prompt_hash("verify_article")}
 
     server.logprobs = False
     with (
@@ -379,7 +379,10 @@ def test_the_statement_fit_reads_the_models_answers_and_loads_for_verify(
 
     profile = a_profile("openai/oracle") | {
         "statements": fitted,
-        "prompt_hashes": {"sentence": prompt_hash("sentence"), "verify": prompt_hash("verify")},
+        "prompt_hashes": {
+            "sentence": prompt_hash("sentence"),
+            "verify_article": prompt_hash("verify_article"),
+        },
     }
     write_profile(profile)
     settings = settings_for("openai/oracle")
@@ -389,8 +392,10 @@ def test_the_statement_fit_reads_the_models_answers_and_loads_for_verify(
     assert statement_combination(settings, "off").meta.get("model") == SHIPPED["model"]
     assert "statements n 120, balanced accuracy" in sentence_calibration(settings).label
     # The statement prompt is part of the profile's prompts: a changed one is refused.
-    write_profile(profile | {"prompt_hashes": profile["prompt_hashes"] | {"verify": "0" * 64}})
-    with pytest.raises(ConfigError, match=r"prompts/verify\.j2: recalibrate"):
+    write_profile(
+        profile | {"prompt_hashes": profile["prompt_hashes"] | {"verify_article": "0" * 64}}
+    )
+    with pytest.raises(ConfigError, match=r"prompts/verify_article\.j2: recalibrate"):
         sentence_calibration(settings)
 
 

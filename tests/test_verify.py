@@ -201,3 +201,33 @@ def test_a_one_word_edit_of_a_sentence_is_not_a_restatement() -> None:
     assert not edited.restated and edited.verdict is not Support.supported
     assert "'rejected' is not supported" in edited.problems[0]
     assert reordered.restated and reordered.verdict is Support.supported
+
+
+def test_the_model_reads_the_whole_article_when_it_is_short_and_the_closest_sentences_else() -> (
+    None
+):
+    """Up to WHOLE_ARTICLE_WORDS the whole body is every statement's context (the server
+    caches it from one statement to the next); past it, the three retrieved sentences."""
+    from pipeline.stages.verify import WHOLE_ARTICLE_WORDS
+
+    asked: list[str] = []
+
+    def recording(messages: list[dict[str, str]]) -> dict[str, float]:
+        asked.append(messages[-1]["content"])
+        return _says("A")
+
+    settings = load_settings("/dev/null")
+    settings.judgments.model_signal = "logprobs"
+    statement = ["Ana Ruiz resigned on Monday."]
+    asyncio.run(verify(_doc(), statement, llm=FakeLLM({}, probe=recording), settings=settings))
+    assert all(f"[{n}]" in asked[-1] for n in (1, 2, 3)) and "40 hospitals" in asked[-1]
+    filler = " ".join(
+        f"Paragraph {n} describes the weather in the northern hills at some length today."
+        for n in range(WHOLE_ARTICLE_WORDS // 10)
+    )
+    long_doc = RawDocument(
+        id="long", source="long.txt", kind="text", content=TEXT + "\n" + filler + "\n"
+    )
+    asyncio.run(verify(long_doc, statement, llm=FakeLLM({}, probe=recording), settings=settings))
+    shown = [line for line in asked[-1].splitlines() if line.startswith("[")]
+    assert len(shown) <= 3 and any("Ana Ruiz" in line for line in shown)

@@ -74,7 +74,14 @@ from pipeline.signals.subjectivity import (
     load_combination,
 )
 from pipeline.stages.support import NO_LOGPROBS, model_kinds, needs_model, probe_messages
-from pipeline.stages.verify import Evidence, check_statements, features, retrieve, ruled
+from pipeline.stages.verify import (
+    Evidence,
+    article_context,
+    check_statements,
+    features,
+    retrieve,
+    ruled,
+)
 from pipeline.text.sentences import segment, whole
 from schemas.article import Article
 
@@ -233,11 +240,15 @@ def estimate_statement_cost(
     rows: Sequence[FaithfulnessRow], signal: str, price: tuple[float, float] | None
 ) -> str:
     """What asking about ``rows`` will cost, as ``estimate_cost`` says it: each statement
-    with three of its document's sentences (as retrieved, about)."""
+    with its whole document, or three of its sentences (as retrieved, about) when the
+    document is too long to be the context (verify's article_context)."""
     prompt = 0
     for row in rows:
-        shown = " ".join(s.text for s in segment(_document(row))[:3])
-        messages = render_messages("verify", evidence=shown, statement=row.claim)
+        segments = segment(_document(row))
+        shown = article_context(segments) or " ".join(s.text for s in segments[:3])
+        messages = render_messages(
+            STATEMENT_PROMPT_OF["logprobs"], evidence=shown, statement=row.claim
+        )
         prompt += estimate_message_tokens(messages)
     calls = len(rows) if signal == "logprobs" else -(-len(rows) // STATEMENTS_PER_CALL)
     return _cost(calls, prompt, len(rows), signal, price)

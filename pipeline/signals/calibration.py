@@ -40,7 +40,7 @@ STATEMENTS = ("faithfulness.json", "statement checks")
 PROFILE_FORMAT = 1
 # The prompts whose answers each way of asking reads (prompts/*.j2): sentences, statements.
 PROMPT_OF = {"logprobs": "sentence", "batch": "support"}
-STATEMENT_PROMPT_OF = {"logprobs": "verify", "batch": "verify_all"}
+STATEMENT_PROMPT_OF = {"logprobs": "verify_article", "batch": "verify_all"}
 
 
 def profiles_dir() -> Path:

@@ -137,6 +137,16 @@ class LogisticModel:
     intercept: float
     threshold: float
     finding_threshold: float
+    threshold_by: str | None = None  # a feature the threshold moves with (statements)
+    threshold_slope: float = 0.0
+
+    def threshold_at(self, values: Mapping[str, float]) -> float:
+        """The decision threshold for one row: ``threshold + threshold_slope * values[
+        threshold_by]``, kept within [0.05, 0.95] (the fixed threshold without a feature)."""
+        if self.threshold_by is None:
+            return self.threshold
+        moved = self.threshold + self.threshold_slope * values[self.threshold_by]
+        return round(min(max(moved, 0.05), 0.95), 4)
 
     def probability(self, values: Mapping[str, float]) -> float:
         """P(true) for one row of feature values."""
@@ -169,6 +179,8 @@ def combination_from(raw: dict[str, Any]) -> Combination:
             intercept=float(part["intercept"]),
             threshold=float(part["threshold"]),
             finding_threshold=float(part.get("finding_threshold", part["threshold"])),
+            threshold_by=part.get("threshold_by", {}).get("feature"),
+            threshold_slope=float(part.get("threshold_by", {}).get("slope", 0.0)),
         )
 
     return Combination(model(raw["with_model"]), model(raw["without_model"]), raw)

@@ -38,11 +38,17 @@ from pipeline.signals.statement_parts import explain_parts
 from pipeline.signals.subjectivity import PROBABILITY_FLOOR, Combination, load_combination
 from pipeline.stages import StructuredLLM
 from pipeline.text.chunking import merge_metrics
+from pipeline.text.sentences import Segment
 from schemas.report import StageMetrics
 from schemas.verification import StatementCheck, StatementJudgments, Support
 
 TOP_K = 3  # retrieved sentences per statement
-OPTIONS = ("A", "B", "C")  # supports, contradicts, does not say (prompts/verify.j2)
+PROMPT = "verify_article"  # the one-letter question (prompts/verify_article.j2)
+# An article up to this many words is the model's context for every statement (the server
+# keeps its prompt cached from one statement to the next); a longer one gives each statement
+# its retrieved sentences. Measured in docs/measurements.md (whole article against retrieved).
+WHOLE_ARTICLE_WORDS = 1500
+OPTIONS = ("A", "B", "C")  # supports, contradicts, does not say (prompts/verify_article.j2)
 VERDICT_LETTERS = {Support.supported: "A", Support.contradicted: "B", Support.not_supported: "C"}
 CHOSEN = 0.85  # the probability a one-call verdict stands for
 DOCUMENT_FEATURES = ("numbers_missing", "dates_missing", "names_missing", "novel_content_ratio")
@@ -75,6 +81,15 @@ class Evidence:
     def numbered(self) -> str:
         """As the model sees them: "[n] text" per line."""
         return "\n".join(f"[{i}] {t}" for i, t in zip(self.ids, self.texts, strict=True))
+
+
+def article_context(segments: Sequence[Segment]) -> str | None:
+    """The article's body as the model reads it for each statement: every segment (the
+    title is not one), numbered "[n] text" one per line; None when it is longer than
+    WHOLE_ARTICLE_WORDS."""
+    if sum(len(s.text.split()) for s in segments) > WHOLE_ARTICLE_WORDS:
+        return None
+    return "\n".join(f"[{s.id}] {s.text}" for s in segments)
 
 
 def retrieve(
@@ -151,10 +166,11 @@ def judge(
     values = features(statement, evidence, document, model)
     fitted = (calibrated or load_combination("faithfulness.json")).pick(model is not None)
     probability = fitted.probability(values)
+    threshold = fitted.threshold_at(values)
     near = alignment_signals(statement, " ".join(evidence.texts))
     restated = restates(values)
     absent = unbacked(statement, document)
-    if restated or (probability >= fitted.threshold and not absent):
+    if restated or (probability >= threshold and not absent):
         verdict = Support.supported
     elif near.negation_mismatch or (model is not None and model["B"] > model["C"]):
         verdict = Support.contradicted
@@ -164,7 +180,7 @@ def judge(
         statement=statement,
         verdict=verdict,
         probability=round(probability, 4),
-        threshold=fitted.threshold,
+        threshold=threshold,
         evidence=evidence.ids,
         evidence_text=evidence.texts,
         problems=problems(statement, evidence, document, near, verdict),
@@ -194,12 +210,16 @@ def problems(
 
 
 async def _probe_each(
-    statements: Sequence[str], evidence: Sequence[Evidence], llm: StructuredLLM
+    statements: Sequence[str],
+    evidence: Sequence[Evidence],
+    llm: StructuredLLM,
+    context: str | None,
 ) -> tuple[list[dict[str, float] | None], list[StageMetrics]]:
     out: list[dict[str, float] | None] = []
     spent = []
     for statement, found in zip(statements, evidence, strict=True):
-        messages = render_messages("verify", evidence=found.numbered, statement=statement)
+        shown = context if context is not None else found.numbered
+        messages = render_messages(PROMPT, evidence=shown, statement=statement)
         probs, metrics = await llm.probe("verify", messages, OPTIONS)
         spent.append(metrics)
         out.append(probs)
@@ -247,7 +267,9 @@ async def check_statements(
     models: list[dict[str, float] | None] = [None] * len(statements)
     spent: list[StageMetrics] = []
     if statements and mode == "logprobs":
-        models, spent = await _probe_each(statements, evidence, llm)
+        models, spent = await _probe_each(
+            statements, evidence, llm, article_context(index.segments)
+        )
     elif statements and mode == "batch":
         models, spent = await _judge_all(statements, evidence, llm)
     checks = [
@@ -255,5 +277,5 @@ async def check_statements(
         for s, e, m in zip(statements, evidence, models, strict=True)
     ]
     metrics = merge_metrics("verify", spent) if spent else StageMetrics(stage="verify")
-    metrics.prompt_hash = prompt_hash("verify" if mode == "logprobs" else "verify_all")
+    metrics.prompt_hash = prompt_hash(PROMPT if mode == "logprobs" else "verify_all")
     return checks, metrics
