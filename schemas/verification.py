@@ -43,7 +43,7 @@ class StatementCheck(BaseModel):
     )
     unbacked: list[str] = Field(
         default_factory=list,
-        description="numbers and dates it gives that the whole article never does: not "
+        description="numbers, dates and names it gives that the whole article never does: not "
         "supported whatever the probability",
     )
 

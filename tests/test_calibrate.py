@@ -372,10 +372,12 @@ def test_the_statement_fit_reads_the_models_answers_and_loads_for_verify(
     fitted = fit_statements(data, answers, signal="logprobs")
     assert fitted["out_of_fold"]["n"] == 120
     assert fitted["out_of_fold"]["balanced_accuracy"][0] >= 0.9
-    assert (
-        fitted["out_of_fold"]["balanced_accuracy"][0]
-        > fitted["shipped_same_rows"]["balanced_accuracy"][0]
-    )
+    # A model that means the opposite by its letters: the fit reads what its answers do
+    # mean, the shipped weights (which assume A = supported) cannot.
+    inverted = {k: {"A": v["C"], "B": v["B"], "C": v["A"]} for k, v in answers.items()}
+    contrary = fit_statements(data, inverted, signal="logprobs")
+    assert contrary["out_of_fold"]["balanced_accuracy"][0] >= 0.9
+    assert contrary["shipped_same_rows"]["balanced_accuracy"][0] < 0.6
 
     profile = a_profile("openai/oracle") | {
         "statements": fitted,

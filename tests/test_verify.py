@@ -163,25 +163,25 @@ def test_verify_on_the_command_line(tmp_path: Path) -> None:
     assert sum(fake.requests.values()) == 5  # two statements, then two and the headline
 
 
-def test_a_number_or_date_the_whole_article_never_gives_is_not_supported_whatever_the_model() -> (
-    None
-):
-    """The unbacked rule: the model says yes, the combination agrees, but 2019 and 45 are in
-    no sentence of the article (in any format); 40 and March are, far from the evidence."""
+def test_a_number_date_or_name_the_whole_article_never_gives_is_not_supported() -> None:
+    """The unbacked rule: the model says yes, but 45, 2019 and Pedro Sanchez are in no
+    sentence of the article (in any form); forty, and Ruiz for Ana Ruiz, are."""
     statements = [
         "Ruiz had warned that the cuts would close 45 hospitals in the north.",
         "Ana Ruiz resigned on Monday in 2019, the government said.",
+        "Pedro Sanchez had warned that the cuts would close 40 hospitals in the north.",
         "Ruiz had warned that the cuts would close forty hospitals in the north.",
     ]
     settings = load_settings("/dev/null")
     settings.judgments.model_signal = "logprobs"
     agreeing = FakeLLM({}, probe=lambda _messages: _says("A"))
-    changed, dated, spelled = asyncio.run(
+    changed, dated, named, spelled = asyncio.run(
         verify(_doc(), statements, llm=agreeing, settings=settings)
     ).checks
     assert changed.unbacked == ["45"] and changed.verdict is not Support.supported
     assert dated.unbacked == ["2019"] and dated.verdict is not Support.supported
     assert "'2019' is not in the article" in dated.problems
+    assert named.unbacked == ["Pedro Sanchez"] and named.verdict is not Support.supported
     assert spelled.unbacked == [] and spelled.verdict is Support.supported
 
 

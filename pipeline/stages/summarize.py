@@ -185,7 +185,9 @@ async def _rewrite(
         "rewrite", Rewrites, article, llm=llm, snap_threshold=90.0, segments=segments, points=points
     )
     texts = {r.point: r.text for r in result.points if 1 <= r.point <= len(failing)}
-    order = sorted(texts)
+    # a point written again word for word is not asked about again: the same question would
+    # get the same verdict (and a second, cached reading of it differs in the last digits)
+    order = [k for k in sorted(texts) if texts[k].strip() != failing[k - 1][1].text.strip()]
     checks, more = await check_statements(
         [texts[k] for k in order],
         index,

@@ -9,8 +9,8 @@ statements in one structured call). A logistic regression fitted on FactCC, Summ
 XSumFaith (train/faithfulness.py, pipeline/data/faithfulness.json) combines them into
 P(supported). Two rules stand over it: a statement that restates one evidence sentence
 nearly word for word, every number, date and name in place, the same negation and no content
-word the evidence lacks, is supported by construction; one that gives a number or a date the
-whole article never gives (`unbacked`) is not supported, whatever its probability. Below
+word the evidence lacks, is supported by construction; one that gives a number, a date or a
+name the whole article never gives (`unbacked`) is not supported, whatever its probability. Below
 the threshold a statement is *contradicted* when the model or the negation check says so,
 else *not supported*, and its problems name what the whole article lacks and the part of the
 statement that failed (pipeline.signals.statement_parts).
@@ -122,20 +122,21 @@ def features(
 
 
 def unbacked(statement: str, document: str) -> tuple[str, ...]:
-    """The numbers and dates of the statement that the whole article never gives (in any
-    format alignment reads: "2.5 million" = "2,500,000", "20%" = "20 per cent"): a statement
-    that adds one is not supported, whatever the combination's probability."""
+    """The numbers, dates and names of the statement that the whole article never gives (in
+    any form alignment reads: "2.5 million" = "2,500,000", "20%" = "20 per cent", "U.S." =
+    "United States", a surname for a full name): a statement that adds one is not supported,
+    whatever the combination's probability."""
     whole = alignment_signals(statement, document)
-    return (*whole.numbers_missing, *whole.dates_missing)
+    return (*whole.numbers_missing, *whole.dates_missing, *whole.names_missing)
 
 
 def ruled(values: Mapping[str, float]) -> float | None:
     """The probability the rules fix, whatever the combination says: 1 for a near-verbatim
-    restatement, 0 for a statement with a number or date the whole article never gives,
-    else None."""
+    restatement, 0 for a statement with a number, date or name the whole article never
+    gives, else None."""
     if restates(values):
         return 1.0
-    if values["doc_numbers_missing"] or values["doc_dates_missing"]:
+    if any(values[f"doc_{n}_missing"] for n in ("numbers", "dates", "names")):
         return 0.0
     return None
 
