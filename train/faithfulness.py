@@ -37,9 +37,11 @@ from pipeline.evaluation.fitting import (
     conditioned_threshold,
     exported,
     left_out,
+    rule_scores,
     statement_fit,
     statement_out_of_fold,
     weights,
+    with_rules,
 )
 from pipeline.evaluation.metrics import summarize
 from pipeline.model.prompts import render_messages
@@ -58,7 +60,6 @@ from pipeline.stages.verify import (
     article_context,
     features,
     retrieve,
-    ruled,
 )
 from pipeline.text.sentences import segment
 from schemas.article import Article
@@ -149,16 +150,6 @@ ABLATION = {
 }
 
 
-def rule_scores(values: list[dict[str, float]]) -> np.ndarray:
-    """The score verify's rules fix per row (NaN where none): restated 1, unbacked 0."""
-    return np.array([np.nan if (r := ruled(v)) is None else r for v in values])
-
-
-def with_rules(scores: np.ndarray, fixed: np.ndarray) -> np.ndarray:
-    """The combination's scores with the rules' applied, as judge() applies them."""
-    return np.where(np.isnan(fixed), scores, fixed)
-
-
 MARKER = "doc_novel_bigrams"  # how abstractive a statement is, for the conditioned threshold
 
 
@@ -228,8 +219,8 @@ def main() -> None:
         "context": f"the whole article up to {WHOLE_ARTICLE_WORDS} words, else the "
         f"{TOP_K} retrieved sentences",
     }
-    # a near-verbatim restatement is supported, and a statement with a number or date the
-    # article never gives is not, whatever the combination says (as judge() has it)
+    # a near-verbatim restatement is supported, and a statement with a number, date or name
+    # the article never gives is not, whatever the combination says (as judge() has it)
     fixed = rule_scores(values)
     out["rules"] = {
         name: {

@@ -41,9 +41,11 @@ from pipeline.evaluation.fitting import (
     out_of_fold_production,
     production_scores,
     rows_of,
+    rule_scores,
     statement_fit,
     statement_out_of_fold,
     weights,
+    with_rules,
 )
 from pipeline.evaluation.metrics import Estimate, summarize
 from pipeline.evaluation.rows import BiasRow, FaithfulnessRow, R, read_rows, read_typed
@@ -627,7 +629,7 @@ def fit_statements(data: StatementData, answers: Answers, *, signal: str) -> dic
     strata = np.array([f"{s}:{label}" for s, label in zip(data.sets, y, strict=True)])
     groups = np.array(data.groups)
     answered = np.array([answers.get(r.id) is not None for r in data.rows])
-    fixed = [ruled(v) for v in values]
+    fixed = rule_scores(values)
     if answered.sum() < MIN_ANSWERED or len(set(y[answered].tolist())) < 2:
         raise InputError(
             f"only {int(answered.sum())} statements have the model's answer (at least "
@@ -647,11 +649,11 @@ def fit_statements(data: StatementData, answers: Answers, *, signal: str) -> dic
         for i, p in zip(rows, scores, strict=True):
             if variant == "with_model" or not answered[i]:  # as verify picks the variant
                 oof[i] = centred(float(p), threshold)
-    oof = np.array([p if f is None else f for p, f in zip(oof, fixed, strict=True)])
+    oof = with_rules(oof, fixed)
     out["out_of_fold"] = _figures(y, oof)
     out["shipped_same_rows"] = _figures(
         y, statement_scores(values, answered.tolist(), shipped_weights)
     )
-    out["restated"] = sum(f == 1.0 for f in fixed)
-    out["unbacked"] = sum(f == 0.0 for f in fixed)
+    out["restated"] = int((fixed == 1.0).sum())
+    out["unbacked"] = int((fixed == 0.0).sum())
     return out

@@ -15,7 +15,7 @@ lowest one at which those predictions are right four times in five. Needs scikit
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from types import SimpleNamespace
 from typing import Any
 
@@ -37,6 +37,7 @@ from pipeline.signals.subjectivity import (
     phrase_of,
     signal_values,
 )
+from pipeline.stages.verify import ruled
 from pipeline.text.sentences import whole
 
 SEED = 0
@@ -278,6 +279,18 @@ def exported(scaler: Any, model: Any, names: tuple[str, ...], threshold: float) 
 SLOPES = np.round(np.arange(-0.6, 0.601, 0.05), 2)
 
 
+def rule_scores(values: Sequence[Mapping[str, float]]) -> np.ndarray:
+    """The score verify's rules fix per row (verify.ruled: restated 1, unbacked 0), NaN
+    where none applies."""
+    return np.array([np.nan if (r := ruled(v)) is None else r for v in values])
+
+
+def with_rules(scores: np.ndarray, fixed: np.ndarray) -> np.ndarray:
+    """The combination's scores with the rules' scores (``rule_scores``) where they apply,
+    as verify's judge() applies them."""
+    return np.where(np.isnan(fixed), scores, fixed)
+
+
 def mean_balanced_accuracy(
     y: np.ndarray, scores: np.ndarray, thresholds: np.ndarray | float, sets: np.ndarray
 ) -> float:
@@ -318,19 +331,19 @@ def left_out(
     """Each set's scores and thresholds from a combination fitted without it: the weights on
     the other sets, the threshold (``conditioned_threshold``) on those sets' out-of-fold
     scores (folds grouped by ``groups``, a document per row). No row is scored by weights or a
-    threshold that saw its set. ``ruled``: the score a rule fixes per row (NaN where none, as
-    verify's ``ruled`` gives it), in the threshold's choice too."""
+    threshold that saw its set. ``ruled``: the score a rule fixes per row (``rule_scores``),
+    in the threshold's choice too."""
     fixed = np.full(len(y), np.nan) if ruled is None else ruled
     strata = np.array([f"{s}:{label}" for s, label in zip(sets, y, strict=True)])
     scores, thresholds = np.zeros(len(y)), np.zeros(len(y))
     for name in sorted(set(sets)):
         train, held = sets != name, sets == name
         oof = statement_out_of_fold(x[train], y[train], strata[train], groups[train])
-        oof = np.where(np.isnan(fixed[train]), oof, fixed[train])
+        oof = with_rules(oof, fixed[train])
         a = None if marker is None else marker[train]
         t0, t1 = conditioned_threshold(y[train], oof, sets[train], a)
         scaler, model = statement_fit(x[train], y[train], weights(strata[train]))
         predicted = model.predict_proba(scaler.transform(x[held]))[:, 1]
-        scores[held] = np.where(np.isnan(fixed[held]), predicted, fixed[held])
+        scores[held] = with_rules(predicted, fixed[held])
         thresholds[held] = t0 + t1 * (0.0 if marker is None else marker[held])
     return scores, thresholds

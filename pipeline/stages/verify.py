@@ -169,9 +169,9 @@ def judge(
     probability = fitted.probability(values)
     threshold = fitted.threshold_at(values)
     near = alignment_signals(statement, " ".join(evidence.texts))
-    restated = restates(values)
-    absent = unbacked(statement, document)
-    if restated or (probability >= threshold and not absent):
+    fixed = ruled(values)
+    absent = unbacked(statement, document) if fixed == 0.0 else ()
+    if fixed == 1.0 or (fixed is None and probability >= threshold):
         verdict = Support.supported
     elif near.negation_mismatch or (model is not None and model["B"] > model["C"]):
         verdict = Support.contradicted
@@ -186,7 +186,7 @@ def judge(
         evidence_text=evidence.texts,
         problems=problems(statement, evidence, document, near, verdict),
         model={k: round(v, 4) for k, v in model.items()} if model else None,
-        restated=restated,
+        restated=fixed == 1.0,
         unbacked=list(absent),
     )
 
