@@ -421,3 +421,24 @@ def test_the_left_out_protocol_scores_no_set_with_weights_or_a_threshold_that_sa
     )
     assert not np.allclose(scores[~held], again[~held])  # the other sets did learn from b
     assert roc_auc(y[held], scores[held]) > 0.7  # and the signal carries over to b
+
+
+def test_statement_scores_read_a_statement_at_the_threshold_verify_reads_it() -> None:
+    """The shipped threshold moves with how abstractive the statement is; the scores that
+    compare a profile with the shipped weights must use the same moved threshold."""
+    from pipeline.evaluation.calibrate import statement_scores
+    from pipeline.signals.subjectivity import centred, load_combination
+    from pipeline.stages.verify import Evidence, features, judge
+
+    document = "The budget was approved in March by 181 votes to 169.\nRuiz warned of cuts."
+    evidence = Evidence([1], [document.splitlines()[0]], [0.9])
+    answer = {"A": 0.5, "B": 0.2, "C": 0.3}
+    shipped = load_combination("faithfulness.json")
+    thresholds = set()
+    for statement in ("Lawmakers backed the spending plan.", "The budget passed by 181 votes."):
+        values = features(statement, evidence, document, answer)
+        check = judge(statement, evidence, document, answer)
+        (score,) = statement_scores([values], [True], shipped)
+        assert score == pytest.approx(centred(check.probability, check.threshold), abs=1e-3)
+        thresholds.add(check.threshold)
+    assert len(thresholds) == 2  # the two are read at different thresholds

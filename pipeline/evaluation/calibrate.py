@@ -604,13 +604,14 @@ def statement_scores(
     values: Sequence[Mapping[str, float]], answered: Sequence[bool], fitted: Combination
 ) -> np.ndarray:
     """Scores as `verify` gives them through a combination: the variant for the signals at
-    hand, its threshold at 0.5, the rules' scores where they apply (verify's ``ruled``)."""
+    hand, its threshold (as it moves with the statement, ``threshold_at``) at 0.5, the rules'
+    scores where they apply (verify's ``ruled``)."""
     out = []
     for v, has_model in zip(values, answered, strict=True):
         variant = fitted.pick(bool(has_model))
         fixed = ruled(v)
         out.append(
-            fixed if fixed is not None else centred(variant.probability(v), variant.threshold)
+            fixed if fixed is not None else centred(variant.probability(v), variant.threshold_at(v))
         )
     return np.array(out)
 
