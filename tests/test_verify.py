@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -14,7 +15,7 @@ from pipeline.core.config import load_settings
 from pipeline.core.errors import InputError
 from pipeline.run import verify
 from pipeline.text.ingest import RawDocument, parse_statements
-from schemas.verification import Support
+from schemas.verification import Support, VerifyReport
 from tests.fake_server import FakeServer
 from tests.fakes import FakeLLM
 
@@ -42,6 +43,19 @@ def _by_statement(messages: list[dict[str, str]]) -> dict[str, float]:
     if "Tuesday" in question or "did not resign" in question:
         return _says("B")
     return _says("C")
+
+
+def _verified(
+    statements: list[str],
+    probe: Callable[[list[dict[str, str]]], dict[str, float]],
+    doc: RawDocument | None = None,
+) -> VerifyReport:
+    """verify() on ``doc`` (default the Ruiz article), each one-letter question answered by
+    ``probe``."""
+    settings = load_settings("/dev/null")
+    settings.judgments.model_signal = "logprobs"
+    llm = FakeLLM({}, probe=probe)
+    return asyncio.run(verify(doc or _doc(), statements, llm=llm, settings=settings))
 
 
 @pytest.mark.parametrize(
@@ -76,11 +90,7 @@ def test_statements_are_judged_with_their_evidence_sentences() -> None:
         "Ana Ruiz resigned on Tuesday after 212 votes.",
         "The cuts would close 40 hospitals in the north, Ruiz warned.",
     ]
-    settings = load_settings("/dev/null")
-    settings.judgments.model_signal = "logprobs"
-    report = asyncio.run(
-        verify(_doc(), statements, llm=FakeLLM({}, probe=_by_statement), settings=settings)
-    )
+    report = _verified(statements, _by_statement)
     first, altered, hospitals = report.checks
     assert first.verdict is Support.supported and 1 in first.evidence
     assert first.evidence_text[first.evidence.index(1)].startswith("Finance minister Ana Ruiz")
@@ -99,12 +109,7 @@ def test_a_near_verbatim_restatement_stands_even_when_the_model_doubts_it() -> N
         "The budget was approved in March by 181 votes to 169.",
         "The budget was approved in March by 191 votes to 169.",
     ]
-    settings = load_settings("/dev/null")
-    settings.judgments.model_signal = "logprobs"
-    doubting = FakeLLM({}, probe=lambda _messages: _says("C"))
-    copied, changed = asyncio.run(
-        verify(_doc(), statements, llm=doubting, settings=settings)
-    ).checks
+    copied, changed = _verified(statements, lambda _messages: _says("C")).checks
     assert copied.restated and copied.verdict is Support.supported
     assert not changed.restated and changed.verdict is not Support.supported
     assert any("191" in p for p in changed.problems)
@@ -172,12 +177,7 @@ def test_a_number_date_or_name_the_whole_article_never_gives_is_not_supported() 
         "Pedro Sanchez had warned that the cuts would close 40 hospitals in the north.",
         "Ruiz had warned that the cuts would close forty hospitals in the north.",
     ]
-    settings = load_settings("/dev/null")
-    settings.judgments.model_signal = "logprobs"
-    agreeing = FakeLLM({}, probe=lambda _messages: _says("A"))
-    changed, dated, named, spelled = asyncio.run(
-        verify(_doc(), statements, llm=agreeing, settings=settings)
-    ).checks
+    changed, dated, named, spelled = _verified(statements, lambda _messages: _says("A")).checks
     assert changed.unbacked == ["45"] and changed.verdict is not Support.supported
     assert dated.unbacked == ["2019"] and dated.verdict is not Support.supported
     assert "'2019' is not in the article" in dated.problems
@@ -192,12 +192,7 @@ def test_a_one_word_edit_of_a_sentence_is_not_a_restatement() -> None:
         "The budget was rejected in March by 181 votes to 169.",
         "In March the budget was approved by 181 votes to 169.",
     ]
-    settings = load_settings("/dev/null")
-    settings.judgments.model_signal = "logprobs"
-    doubting = FakeLLM({}, probe=lambda _messages: _says("C"))
-    edited, reordered = asyncio.run(
-        verify(_doc(), statements, llm=doubting, settings=settings)
-    ).checks
+    edited, reordered = _verified(statements, lambda _messages: _says("C")).checks
     assert not edited.restated and edited.verdict is not Support.supported
     assert "'rejected' is not supported" in edited.problems[0]
     assert reordered.restated and reordered.verdict is Support.supported
@@ -216,10 +211,8 @@ def test_the_model_reads_the_whole_article_when_it_is_short_and_the_closest_sent
         asked.append(messages[-1]["content"])
         return _says("A")
 
-    settings = load_settings("/dev/null")
-    settings.judgments.model_signal = "logprobs"
     statement = ["Ana Ruiz resigned on Monday."]
-    asyncio.run(verify(_doc(), statement, llm=FakeLLM({}, probe=recording), settings=settings))
+    _verified(statement, recording)
     assert all(f"[{n}]" in asked[-1] for n in (1, 2, 3)) and "40 hospitals" in asked[-1]
     filler = " ".join(
         f"Paragraph {n} describes the weather in the northern hills at some length today."
@@ -228,6 +221,6 @@ def test_the_model_reads_the_whole_article_when_it_is_short_and_the_closest_sent
     long_doc = RawDocument(
         id="long", source="long.txt", kind="text", content=TEXT + "\n" + filler + "\n"
     )
-    asyncio.run(verify(long_doc, statement, llm=FakeLLM({}, probe=recording), settings=settings))
+    _verified(statement, recording, long_doc)
     shown = [line for line in asked[-1].splitlines() if line.startswith("[")]
     assert len(shown) <= 3 and any("Ana Ruiz" in line for line in shown)

@@ -8,9 +8,9 @@ claim's best-matching sentences retrieved, the alignment checks run, and the mod
 one-letter question of prompts/verify_article.j2, with the whole document as context when
 it is short enough (verify's article_context), else the retrieved sentences (answers cached
 in --probes: ids and probabilities only; the documents stay out of the repository, their
-retrieved sentences are cached under build/). The signals combined are the model's three
-probabilities, the best cosine and the specific alignment checks (numbers, dates, names,
-negation); without the model, every alignment signal. Each row weighs 1 / (rows of its set
+retrieved sentences are cached under build/). With the model, the shipped combination reads
+its three probabilities (the left-out figures compare adding the best cosine and the specific
+alignment checks); without the model, every alignment signal. Each row weighs 1 / (rows of its set
 and label), so no set or class dominates; folds are grouped by document (SummEdits' 819
 summaries by their 25 articles).
 

@@ -50,12 +50,15 @@ def parts(statement: str) -> list[str]:
     for piece in (p.strip(" ,;:.") for p in _BREAK.split(fold(statement))):
         if not piece:
             continue
-        short = min(len(content_words(tokenize(p))) for p in (piece, out[-1] if out else piece))
-        if out and short < MIN_CONTENT:
+        if out and min(_content_count(piece), _content_count(out[-1])) < MIN_CONTENT:
             out[-1] = f"{out[-1]} {piece}"
         else:
             out.append(piece)
     return out or [statement.strip()]
+
+
+def _content_count(text: str) -> int:
+    return len(content_words(tokenize(text)))
 
 
 def check_parts(

@@ -5,9 +5,11 @@ any sentences it cites), cheap alignment checks against those sentences and the 
 (numbers, dates, names, negation, novel content: pipeline.signals.alignment), and the model's
 probability that the sentences support it, contradict it or do not say it (one one-letter
 question per statement, read from log-probabilities; providers without them judge all the
-statements in one structured call). A logistic regression fitted on FactCC, SummEval and
-XSumFaith (train/faithfulness.py, pipeline/data/faithfulness.json) combines them into
-P(supported). Two rules stand over it: a statement that restates one evidence sentence
+statements in one structured call). A logistic regression fitted on FactCC, SummEval,
+XSumFaith and SummEdits news (train/faithfulness.py, pipeline/data/faithfulness.json) gives
+P(supported): with the model, from its three probabilities, at a threshold that moves with how
+abstractive the statement is (LogisticModel.threshold_at); without it, from the alignment
+signals. Two rules stand over it: a statement that restates one evidence sentence
 nearly word for word, every number, date and name in place, the same negation and no content
 word the evidence lacks, is supported by construction; one that gives a number, a date or a
 name the whole article never gives (`unbacked`) is not supported, whatever its probability. Below
