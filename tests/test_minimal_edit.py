@@ -171,6 +171,15 @@ def test_a_predicate_adjective_or_a_head_noun_gives_no_edit() -> None:
     assert edit("The fiasco dragged on for weeks.", ("fiasco", LDD)) is None
 
 
+def test_a_head_noun_before_a_preposition_is_not_taken_for_a_modifier() -> None:
+    # "circus" heads its noun phrase: without it "a political unlike any" is not English
+    text = "The hearing became a political circus unlike any before it."
+    assert edit(text, ("circus", LDD)) is None
+    assert edit("They ran a shambolic campaign across the state.", ("shambolic", LDD)) == (
+        "They ran a campaign across the state."
+    )
+
+
 def test_a_span_over_a_name_or_a_number_is_skipped() -> None:
     text = "The radical Senator Marsh voted 14 times."
     assert edit(text, ("Marsh", LDD)) is None

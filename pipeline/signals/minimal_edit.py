@@ -58,6 +58,13 @@ CLAUSE_BOOSTER = re.compile(
     r"there (?:is|was|can be) no (?:doubt|question)(?: that)?|no one can deny(?: that)?"
 )
 DEGREE = _set("very so too more most less least quite really rather")
+# Prepositions FUNCTION does not hold (Quirk et al. 1985, §9.7-9.10, simple and complex
+# prepositions): a word before one heads its noun phrase, it does not modify the next word.
+PREPOSITIONS = _set(
+    "like unlike toward towards across along alongside around behind beyond beside besides "
+    "near past upon amid amidst despite throughout beneath underneath above below inside "
+    "outside versus except including regarding concerning"
+)
 PRONOUNS = _set("he she they we i it you there")
 SAY_NEXT = PRONOUNS | {"that", "in"}  # "admitted that", "admitted he", "admitted in court"
 OBJECTS = DETERMINERS | {"him", "her", "them", "it", "us", "me", "you"}
@@ -224,8 +231,10 @@ def _drop_modifier(sen: _Sentence, s: int, e: int, adjective: bool) -> list[Edit
         ok = adjective and _continues(other) and _continues(head)
         return [(s, nxt[2], "")] if ok else None
     verb_like = re.search(r"(?:ed|ly|[^su]s)$", nxt[0].lower()) or nxt[0].lower() in PAST_LIKE
-    if not _continues(nxt) or (not adjective and verb_like):
-        return None  # a predicate adjective, a head noun ("the fiasco continued")
+    if not _continues(nxt) or nxt[0].lower() in PREPOSITIONS or (not adjective and verb_like):
+        return (
+            None  # a predicate adjective, a head noun ("the fiasco continued", "a circus unlike")
+        )
     if prv is not None and prv[0] == "," and sen.list_comma(prv):
         return [(prv[1], e, "")]  # the last of a list of modifiers: its comma goes with it
     return [(s, e, "")]
