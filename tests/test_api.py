@@ -356,7 +356,10 @@ def test_async_check_many_cancels_on_close_and_on_cancellation(server: FakeServe
             assert counted.in_flight == 0  # closing returned once the articles had stopped
             assert calls(server) < 10 * 4
             task = asyncio.create_task(consume(auditor.acheck_many(records, concurrency=3)))
-            await asyncio.sleep(0.15)
+            for _ in range(100):  # until a call is in flight (a loaded machine starts late)
+                await asyncio.sleep(0.05)
+                if counted.in_flight:
+                    break
             assert counted.in_flight > 0
             task.cancel()
             with pytest.raises(asyncio.CancelledError):
