@@ -6,7 +6,7 @@ Each row's ``text`` (default ``../shared/dev/spans/babe-dev.jsonl``, the rows of
 eval --task spans`) is tagged as a one-sentence article, as the spans task tags it. For every
 sentence with a reported span of medium severity (any kind but an intensifier, as the bias
 stage grades them), the minimal edit of its spans (pipeline.signals.minimal_edit) is made and
-put through the rewordings' checks (pipeline.signals.rewording.rewording_problem). Prints the
+put through the rewordings' checks (pipeline.signals.rewording.rewording_problems). Prints the
 share kept with a bootstrap 95% interval, why the rest have none (no safe edit, or the check
 that dropped the edit), and the same split per span kind. ``--sample N`` also prints N
 sentences with their kept edits, to read (the rows' licence may not allow more: BABE is
@@ -30,8 +30,7 @@ sys.path.insert(0, str(ROOT))
 from pipeline.evaluation.metrics import resample_ci  # noqa: E402
 from pipeline.signals.framing import Framing  # noqa: E402
 from pipeline.signals.minimal_edit import minimal_edit  # noqa: E402
-from pipeline.signals.rewording import rewording_problem  # noqa: E402
-from pipeline.signals.subjectivity import embed_and_classify  # noqa: E402
+from pipeline.signals.rewording import rewording_problems  # noqa: E402
 from pipeline.signals.tagger import reported, tag_texts  # noqa: E402
 
 DEFAULT = ROOT.parent / "shared" / "dev" / "spans" / "babe-dev.jsonl"
@@ -52,13 +51,10 @@ def main() -> None:
     ]
     edits = [minimal_edit(t, [(sp.start, sp.end, sp.kind.value) for sp in s]) for t, s in medium]
     edited = [(n, e) for n, e in enumerate(edits) if e is not None]
-    p = embed_and_classify([medium[n][0] for n, _ in edited] + [e for _, e in edited]).probabilities
+    found = rewording_problems([medium[n][0] for n, _ in edited], [e for _, e in edited])
     why: list[str] = ["no safe edit"] * len(medium)
-    for k, (n, edit) in enumerate(edited):
-        problem = rewording_problem(
-            medium[n][0], edit, p_original=float(p[k]), p_rewording=float(p[len(edited) + k])
-        )
-        why[n] = "kept" if problem is None else problem.split(" (")[0].split(" NAT")[0]
+    for (n, _), problem in zip(edited, found, strict=True):
+        why[n] = "kept" if problem is None else problem.split(" (")[0]
     kept = np.array([w == "kept" for w in why], dtype=float)
     low, high = resample_ci(lambda rows: float(kept[rows].mean()), len(kept))
     share = f"{kept.mean():.3f} [{low:.3f}, {high:.3f}]"

@@ -139,9 +139,8 @@ SPECIFICS = (
     "doc_numbers_missing",
     "doc_names_missing",
 )
-WITH_MODEL = (
-    MODEL_FEATURES  # the left-out figures: cosine and the specific checks do not carry over
-)
+# the left-out figures: cosine and the specific checks do not carry over
+WITH_MODEL = MODEL_FEATURES
 ABLATION = {
     "model only (shipped)": WITH_MODEL,
     "model + cosine + specific checks": (*MODEL_FEATURES, "cos_max", *SPECIFICS),

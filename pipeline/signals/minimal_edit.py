@@ -231,10 +231,9 @@ def _drop_modifier(sen: _Sentence, s: int, e: int, adjective: bool) -> list[Edit
         ok = adjective and _continues(other) and _continues(head)
         return [(s, nxt[2], "")] if ok else None
     verb_like = re.search(r"(?:ed|ly|[^su]s)$", nxt[0].lower()) or nxt[0].lower() in PAST_LIKE
+    # a predicate adjective, a head noun ("the fiasco continued", "a circus unlike")
     if not _continues(nxt) or nxt[0].lower() in PREPOSITIONS or (not adjective and verb_like):
-        return (
-            None  # a predicate adjective, a head noun ("the fiasco continued", "a circus unlike")
-        )
+        return None
     if prv is not None and prv[0] == "," and sen.list_comma(prv):
         return [(prv[1], e, "")]  # the last of a list of modifiers: its comma goes with it
     return [(s, e, "")]

@@ -71,6 +71,19 @@ def rewording_problem(
     return None
 
 
+def rewording_problems(originals: Sequence[str], rewordings: Sequence[str]) -> list[str | None]:
+    """``rewording_problem`` of each rewording against its original (None: it passes), their
+    P(subjective) read in one MiniLM pass."""
+    if not originals:
+        return []
+    p = embed_and_classify([*originals, *rewordings]).probabilities
+    n = len(originals)
+    return [
+        rewording_problem(o, r, p_original=float(p[k]), p_rewording=float(p[n + k]))
+        for k, (o, r) in enumerate(zip(originals, rewordings, strict=True))
+    ]
+
+
 def verified_rewordings(
     chosen: Sequence[Sentence], rewordings: Sequence[tuple[int, str]]
 ) -> tuple[dict[int, str], list[str]]:
@@ -122,14 +135,9 @@ def minimal_rewordings(
     same checks as the model's rewordings; the dropped ones with the reason."""
     todo = [(s, _edits(s.text, spans[s.id])) for s in sentences if s.id not in done and spans[s.id]]
     edited = [(s, text) for s, text in todo if text]
-    if not edited:
-        return {}, []
-    p_of, p_texts = _subjectivity([s for s, _ in edited], [t for _, t in edited])
+    found = rewording_problems([s.text for s, _ in edited], [t for _, t in edited])
     kept, dropped = {}, []
-    for (sentence, text), p in zip(edited, p_texts, strict=True):
-        problem = rewording_problem(
-            sentence.text, text, p_original=p_of[sentence.id], p_rewording=p
-        )
+    for (sentence, text), problem in zip(edited, found, strict=True):
         if problem is None:
             kept[sentence.id] = text
         else:
